@@ -1,0 +1,121 @@
+"""The HTTP API: blueprints per area, one error handler, shared rendering.
+
+Views validate (through the models in ``schemas``), call the domain modules and
+render; no rule lives here.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from .. import metrics
+from ..errors import RedirectorError, StoreUnavailable
+from ..store import UNAVAILABLE_ERRORS
+
+
+def iso(ms: int, tz: Any) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=tz).isoformat(timespec="seconds")
+
+
+def render_times(value: Any, tz: Any) -> Any:
+    """Every ``*_at`` field held as epoch milliseconds becomes RFC 3339 with offset."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                iso(v, tz)
+                if k.endswith("_at") and isinstance(v, int) and not isinstance(v, bool)
+                else render_times(v, tz)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [render_times(v, tz) for v in value]
+    return value
+
+
+def ok(payload: Any, status: int = 200) -> tuple[Response, int]:
+    from ..app import services
+
+    return jsonify(render_times(payload, services().settings.timezone)), status
+
+
+def error_response(error: RedirectorError) -> tuple[Response, int]:
+    response = jsonify(error.to_json())
+    if isinstance(error, StoreUnavailable):
+        response.headers["Retry-After"] = "5"
+    return response, error.status
+
+
+def validation_error(exc: ValidationError) -> Response:
+    """422 naming each field; a body that is not JSON at all is 400."""
+    errors = exc.errors(include_url=False)
+    if any(not e["loc"] and e["type"] in ("model_type", "dict_type") for e in errors):
+        if request.get_data() and request.get_json(silent=True) is None:
+            error: RedirectorError = _bad_json()
+        elif not request.get_data():
+            error = _bad_json("a JSON object body is required")
+        else:
+            error = _bad_json("the body must be a JSON object")
+    else:
+        from ..errors import InvalidField
+
+        fields = [
+            {
+                "field": ".".join(str(p) for p in e["loc"]) or "body",
+                "message": e["msg"],
+            }
+            for e in errors
+        ]
+        error = InvalidField("invalid " + ", ".join(f["field"] for f in fields), fields)
+    response, status = error_response(error)
+    response.status_code = status
+    return response
+
+
+def _bad_json(message: str = "the body is not valid JSON") -> RedirectorError:
+    from ..errors import BadRequest
+
+    return BadRequest(message)
+
+
+def init_app(app: Flask) -> None:
+    from . import links, registry, service
+
+    app.register_api(registry.bp)  # type: ignore[attr-defined]
+    app.register_api(links.bp)  # type: ignore[attr-defined]
+    app.register_api(service.bp)  # type: ignore[attr-defined]
+
+    @app.errorhandler(RedirectorError)
+    def _domain_error(error: RedirectorError) -> tuple[Response, int]:
+        return error_response(error)
+
+    def _store_down(error: Exception) -> tuple[Response, int]:
+        return error_response(StoreUnavailable("the store is unreachable; retry shortly"))
+
+    for exc_class in UNAVAILABLE_ERRORS:
+        app.register_error_handler(exc_class, _store_down)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            code = (error.name or "error").lower().replace(" ", "_")
+            return jsonify({"error": {"code": code, "message": error.description}}), error.code
+        return error
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.get("started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            metrics.REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+        return response

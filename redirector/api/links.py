@@ -1,0 +1,100 @@
+"""Link endpoints: creators make links; creators (their own) and admins read and disable."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import request
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import links
+from ..app import services
+from ..errors import Forbidden, NotFound
+from . import ok, schemas
+from .auth import ADMIN, BEARER, CREATOR, Principal, require
+
+bp = APIBlueprint("links", __name__, url_prefix="/api/v1")
+tag = Tag(name="links")
+ERRORS: dict[Any, Any] = {
+    400: schemas.ErrorResponse,
+    401: schemas.ErrorResponse,
+    403: schemas.ErrorResponse,
+    404: schemas.ErrorResponse,
+    422: schemas.ErrorResponse,
+}
+LINK_ID = re.compile(r"^[A-Za-z0-9]{10}$")
+
+
+def _with_token(link: dict[str, Any]) -> dict[str, Any]:
+    svc = services()
+    token = svc.link_signer.sign(link["id"])
+    base = svc.settings.public_url or request.host_url.rstrip("/")
+    return {"id": link["id"], "token": token, "url": f"{base}/r/{token}", **link}
+
+
+def _owner(principal: Principal) -> str | None:
+    return None if principal.is_admin else principal.creator_id
+
+
+def _link_id(raw: str) -> str:
+    # A malformed id can name no link: same answer as an unknown one.
+    if not LINK_ID.match(raw):
+        raise NotFound(f"link {raw!r} not found")
+    return raw
+
+
+@bp.post("/links", tags=[tag], security=BEARER, responses={201: schemas.Link, **ERRORS})
+def create_link(body: schemas.LinkBody) -> Any:
+    """Make a tracking link for a post (creators only)."""
+    principal = require(ADMIN, CREATOR)
+    if principal.is_admin:
+        raise Forbidden("links belong to creators: call this with a creator's API key")
+    svc = services()
+    links.check_channel(body.channel, list(svc.settings.programs))
+    link_id = links.create_link(
+        svc.store,
+        creator_id=principal.creator_id or "",
+        product_id=body.product_id,
+        channel=body.channel,
+        post_id=body.post_id,
+        placement=body.placement,
+        now_ms=svc.clock.now_ms(),
+    )
+    return ok(_with_token(links.get_link(svc.store, link_id)), 201)
+
+
+@bp.get("/links", tags=[tag], security=BEARER, responses={200: schemas.LinkList, **ERRORS})
+def list_links(query: schemas.LinkQuery) -> Any:
+    """Links, newest first: a creator sees its own; an admin all, or one creator's."""
+    principal = require(ADMIN, CREATOR)
+    creator_id = _owner(principal) or query.creator_id
+    items = links.list_links(
+        services().store, creator_id=creator_id, offset=query.offset, limit=query.limit
+    )
+    next_offset = query.offset + len(items) if len(items) == query.limit else None
+    return ok({"links": [_with_token(item) for item in items], "next_offset": next_offset})
+
+
+@bp.get("/links/<link_id>", tags=[tag], security=BEARER, responses={200: schemas.Link, **ERRORS})
+def get_link(path: schemas.LinkPath) -> Any:
+    """One link with its stats and per-day series."""
+    principal = require(ADMIN, CREATOR)
+    store = services().store
+    link_id = _link_id(path.link_id)
+    link = links.get_link(store, link_id, creator_id=_owner(principal))
+    return ok({**_with_token(link), "daily": links.daily_series(store, link_id)})
+
+
+@bp.delete("/links/<link_id>", tags=[tag], security=BEARER, responses={200: schemas.Link, **ERRORS})
+def disable_link(path: schemas.LinkPath) -> Any:
+    """Disable a link: from its next click on it answers 410."""
+    principal = require(ADMIN, CREATOR)
+    svc = services()
+    link = links.disable_link(
+        svc.store,
+        _link_id(path.link_id),
+        creator_id=_owner(principal),
+        now_ms=svc.clock.now_ms(),
+    )
+    return ok(_with_token(link))

@@ -1,0 +1,138 @@
+"""Registry endpoints: agencies, creators, storefronts, products, programs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import registry
+from ..app import services
+from . import ok, schemas
+from .auth import ADMIN, BEARER, CREATOR, require
+
+bp = APIBlueprint("registry", __name__, url_prefix="/api/v1")
+ERRORS: dict[Any, Any] = {
+    400: schemas.ErrorResponse,
+    401: schemas.ErrorResponse,
+    403: schemas.ErrorResponse,
+    422: schemas.ErrorResponse,
+}
+agencies_tag = Tag(name="agencies")
+creators_tag = Tag(name="creators")
+storefronts_tag = Tag(name="storefronts")
+products_tag = Tag(name="products")
+programs_tag = Tag(name="programs")
+
+
+@bp.put(
+    "/agencies/<agency_id>",
+    tags=[agencies_tag],
+    security=BEARER,
+    responses={200: schemas.Agency, 201: schemas.Agency, **ERRORS},
+)
+def put_agency(path: schemas.AgencyPath, body: schemas.AgencyBody) -> Any:
+    """Create or update an agency (机构)."""
+    require(ADMIN)
+    svc = services()
+    agency, created = registry.put_agency(svc.store, path.agency_id, body.name, svc.clock.now_ms())
+    return ok(agency, 201 if created else 200)
+
+
+@bp.put(
+    "/creators/<creator_id>",
+    tags=[creators_tag],
+    security=BEARER,
+    responses={200: schemas.Creator, 201: schemas.Creator, **ERRORS},
+)
+def put_creator(path: schemas.CreatorPath, body: schemas.CreatorBody) -> Any:
+    """Create or update a creator (博主). On create the answer holds `api_key`, shown once."""
+    require(ADMIN)
+    svc = services()
+    creator, api_key = registry.put_creator(
+        svc.store, path.creator_id, body.name, body.agency_id, svc.clock.now_ms()
+    )
+    if api_key is None:
+        return ok(creator)
+    return ok({**creator, "api_key": api_key}, 201)
+
+
+@bp.post(
+    "/creators/<creator_id>/api-key",
+    tags=[creators_tag],
+    security=BEARER,
+    responses={200: schemas.ApiKey, 404: schemas.ErrorResponse, **ERRORS},
+)
+def rotate_api_key(path: schemas.CreatorPath) -> Any:
+    """Rotate a creator's API key: the old one stops working at once."""
+    require(ADMIN)
+    return ok({"api_key": registry.rotate_api_key(services().store, path.creator_id)})
+
+
+@bp.put(
+    "/storefronts/<storefront_id>",
+    tags=[storefronts_tag],
+    security=BEARER,
+    responses={
+        200: schemas.Storefront,
+        201: schemas.Storefront,
+        409: schemas.ErrorResponse,
+        **ERRORS,
+    },
+)
+def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -> Any:
+    """Create or update a storefront. On create the answer holds `signing_secret`
+    (`whsec_…`), the key its order callbacks are signed with, shown once."""
+    require(ADMIN)
+    svc = services()
+    storefront, secret = registry.put_storefront(
+        svc.store, path.storefront_id, body.name, body.hosts, body.click_param, svc.clock.now_ms()
+    )
+    if secret is None:
+        return ok(storefront.to_json())
+    return ok({**storefront.to_json(), "signing_secret": secret}, 201)
+
+
+@bp.put(
+    "/products/<product_id>",
+    tags=[products_tag],
+    security=BEARER,
+    responses={200: schemas.Product, 201: schemas.Product, 409: schemas.ErrorResponse, **ERRORS},
+)
+def put_product(path: schemas.ProductPath, body: schemas.ProductBody) -> Any:
+    """Create or update a product (商品库). Its URLs must be on its storefront's hosts;
+    a change (deactivation included) reaches its links' next click."""
+    require(ADMIN)
+    svc = services()
+    product, created = registry.put_product(
+        svc.store, path.product_id, body.model_dump(), svc.clock.now_ms()
+    )
+    return ok(product, 201 if created else 200)
+
+
+@bp.get(
+    "/products",
+    tags=[products_tag],
+    security=BEARER,
+    responses={200: schemas.ProductList, **ERRORS},
+)
+def list_products(query: schemas.ProductQuery) -> Any:
+    """The product library, filterable by storefront and active flag, sortable by sales."""
+    require(ADMIN, CREATOR)
+    items = registry.list_products(
+        services().store, storefront_id=query.storefront_id, active=query.active, sort=query.sort
+    )
+    return ok({"products": items})
+
+
+@bp.get(
+    "/programs",
+    tags=[programs_tag],
+    security=BEARER,
+    responses={200: schemas.ProgramList, **ERRORS},
+)
+def list_programs() -> Any:
+    """The programs in force, per channel."""
+    require(ADMIN, CREATOR)
+    programs = services().settings.programs
+    return ok({"programs": [programs[c].to_json() for c in sorted(programs)]})

@@ -1,0 +1,213 @@
+"""Request and response models: one source for validation and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+Slug = Annotated[
+    str,
+    Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lower-case slug, 1-64 chars"),
+]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+LinkId = Annotated[str, Field(max_length=64)]
+Placement = Literal["video", "article", "image", "live"]
+Timestamp = Annotated[str, Field(description="RFC 3339 time with offset")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- paths -------------------------------------------------------------------------
+
+
+class AgencyPath(BaseModel):
+    agency_id: Slug
+
+
+class CreatorPath(BaseModel):
+    creator_id: Slug
+
+
+class StorefrontPath(BaseModel):
+    storefront_id: Slug
+
+
+class ProductPath(BaseModel):
+    product_id: Slug
+
+
+class LinkPath(BaseModel):
+    link_id: LinkId
+
+
+# -- bodies ------------------------------------------------------------------------
+
+
+class AgencyBody(Body):
+    name: Name
+
+
+class CreatorBody(Body):
+    name: Name
+    agency_id: Slug | None = None
+
+
+class StorefrontBody(Body):
+    name: Name
+    hosts: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(
+        min_length=1,
+        max_length=100,
+        description="allowed destination hosts; '*.example.com' for subdomains",
+    )
+    click_param: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.~-]{1,32}$", description="default rd_click"
+    )
+
+
+class ProductBody(Body):
+    storefront_id: Slug
+    title: Name
+    price: StrictInt = Field(ge=0, le=10**12, description="minor units (fen)")
+    commission_rate_bps: StrictInt = Field(ge=0, le=10000)
+    web_url: str = Field(min_length=1, max_length=2048)
+    app_url: str | None = Field(default=None, min_length=1, max_length=2048)
+    active: StrictBool = True
+
+
+class LinkBody(Body):
+    product_id: Slug
+    channel: Annotated[str, Field(min_length=1, max_length=32)]
+    post_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+    placement: Placement | None = None
+
+
+# -- queries -----------------------------------------------------------------------
+
+
+class ProductQuery(BaseModel):
+    storefront_id: Slug | None = None
+    active: bool | None = None
+    sort: Literal["id", "title", "created", "sales"] = "id"
+
+
+class LinkQuery(BaseModel):
+    creator_id: Slug | None = None
+    offset: int = Field(default=0, ge=0, le=10**6)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+# -- responses ---------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: list[dict[str, str]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Agency(BaseModel):
+    id: str
+    name: str
+    created_at: Timestamp
+
+
+class Creator(BaseModel):
+    id: str
+    name: str
+    agency_id: str | None
+    created_at: Timestamp
+    api_key: str | None = Field(default=None, description="only when created or rotated")
+
+
+class ApiKey(BaseModel):
+    api_key: str
+
+
+class Storefront(BaseModel):
+    id: str
+    name: str
+    hosts: list[str]
+    click_param: str
+    created_at: Timestamp
+    signing_secret: str | None = Field(default=None, description="whsec_…, only on create")
+
+
+class Sales(BaseModel):
+    orders: int
+    gmv: int
+
+
+class Product(BaseModel):
+    id: str
+    storefront_id: str
+    title: str
+    price: int
+    commission_rate_bps: int
+    web_url: str
+    app_url: str | None
+    active: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+    sales: Sales
+
+
+class ProductList(BaseModel):
+    products: list[Product]
+
+
+class Program(BaseModel):
+    channel: str
+    network_bps: int
+    platform_bps: int
+    guide_bps: int
+    window_days: int
+    holding_days: int
+
+
+class ProgramList(BaseModel):
+    programs: list[Program]
+
+
+class LinkStats(BaseModel):
+    clicks: int
+    unique_clicks: int
+    bot_clicks: int
+    orders: int
+    gmv: int
+    commission: int
+
+
+class DailyStats(BaseModel):
+    date: str
+    clicks: int
+    unique_clicks: int
+    bot_clicks: int
+
+
+class Link(BaseModel):
+    id: str
+    token: str
+    url: str
+    creator_id: str
+    product_id: str
+    storefront_id: str
+    channel: str
+    post_id: str | None
+    placement: str | None
+    created_at: Timestamp
+    active: bool
+    product_active: bool
+    stats: LinkStats
+    daily: list[DailyStats] | None = None
+
+
+class LinkList(BaseModel):
+    links: list[Link]
+    next_offset: int | None

@@ -1,0 +1,95 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_openapi3 import Info, OpenAPI
+
+from . import store as store_module
+from .clock import Clock, MockClock
+from .config import Settings
+from .links import LinkSigner
+from .redirect import DeviceIds, Redirector
+
+log = logging.getLogger("redirector")
+
+
+@dataclass
+class Services:
+    """What every request needs, made once per process: settings, the store
+    client, the clock and the signers. Nothing here holds state another worker
+    needs; that all lives in the store."""
+
+    settings: Settings
+    store: Any
+    clock: Clock
+    link_signer: LinkSigner
+    devices: DeviceIds
+
+
+def services() -> Services:
+    return current_app.extensions["redirector"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Any = None,
+    test_config: Mapping[str, Any] | None = None,
+) -> OpenAPI:
+    """Build the app: settings from the environment unless given, the store they
+    name unless one is given (tests pass fakeredis or a flushed Redis)."""
+    settings = settings or Settings.from_env()
+    client = store if store is not None else store_module.connect(settings)
+    clock: Clock = MockClock(client) if settings.clock == "mock" else Clock()
+
+    from .api import schemas, validation_error
+
+    app = OpenAPI(
+        __name__,
+        info=Info(
+            title="redirector",
+            version="1",
+            description=(
+                "Affiliate-link redirect and attribution server for content-guide commerce. "
+                "Money is in integer minor units (fen); times are RFC 3339 with offset."
+            ),
+        ),
+        security_schemes={
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the admin token or a creator's API key",
+            }
+        },
+        doc_prefix="/openapi",
+        validation_error_status=422,
+        validation_error_model=schemas.ErrorResponse,
+        validation_error_callback=validation_error,
+    )
+    app.config.update(JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    link_signer = LinkSigner(settings.secret_keys)
+    devices = DeviceIds(settings.secret_keys)
+    app.extensions["redirector"] = Services(settings, client, clock, link_signer, devices)
+
+    from . import api
+
+    api.init_app(app)
+    app.wsgi_app = Redirector(  # type: ignore[method-assign]
+        app.wsgi_app,
+        settings=settings,
+        store=client,
+        clock=clock,
+        link_signer=link_signer,
+        devices=devices,
+    )
+    return app

@@ -1,0 +1,186 @@
+"""Clicks: recorded in one round trip on the redirect, read back for attribution.
+
+Per link the store keeps (all in the link's slot, written by ``CLICK``):
+- ``stats``: ``clicks`` (human), ``unique_clicks``, ``bot_clicks`` (bots never
+  count as clicks);
+- ``daily``: the same counters per local day, for charts;
+- raw click records, one hash per link and UTC day, expiring after the longest
+  attribution window plus a day (``Settings.retention_seconds``);
+- uniqueness: a human click is unique when its device has no unique click on
+  the link in the preceding 24 hours (``UNIQUE_WINDOW_SECONDS``).
+
+Per device, its recent human clicks (``keys.device_clicks``), so an order that
+carries only a device id can be attributed to that device's last click.
+
+A click id is ``<link id>.<UTC day>.<random>``: it names the record's key, so a
+click is found without an index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from . import keys
+from .ids import random_id
+from .links import LINK_ID_LENGTH
+from .store import Script, execute_with_scripts
+
+DAY_MS = 86_400_000
+RECORD_SEPARATOR = "|"
+
+# KEYS[1] link hash        KEYS[2] link stats        KEYS[3] link daily series
+# KEYS[4] click records of today (UTC day)
+# KEYS[5] unique marks of today                      KEYS[6] unique marks of yesterday
+# ARGV[1] now (ms)         ARGV[2] click id          ARGV[3] device id (raw)
+# ARGV[4] record without its unique flag: "<ms>|<device>|<ip hash>|<ua>|<bot>"
+# ARGV[5] "1" if bot       ARGV[6] local date YYYY-MM-DD
+# ARGV[7] record retention (s)                       ARGV[8] unique window (ms)
+# ARGV[9] referrer host
+# Answers {404} for an unknown link, {410} for a disabled link or inactive
+# product, else {302, web_url, app_url, click_param, unique}. It reads the link
+# and records the click in one step, so a disabled link stops on the next click.
+CLICK = Script(
+    """
+local link = redis.call('HMGET', KEYS[1], 'active', 'product_active', 'web_url', 'app_url',
+                        'click_param')
+if not link[1] or not link[3] then return {404} end
+if link[1] ~= '1' or link[2] ~= '1' then return {410} end
+local now = tonumber(ARGV[1])
+local unique = 0
+if ARGV[5] == '1' then
+  redis.call('HINCRBY', KEYS[2], 'bot_clicks', 1)
+  redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':bot_clicks', 1)
+else
+  redis.call('HINCRBY', KEYS[2], 'clicks', 1)
+  redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':clicks', 1)
+  local last = tonumber(redis.call('HGET', KEYS[5], ARGV[3]) or '')
+  local before = tonumber(redis.call('HGET', KEYS[6], ARGV[3]) or '')
+  if before and (not last or before > last) then last = before end
+  if not last or now - last >= tonumber(ARGV[8]) then
+    unique = 1
+    redis.call('HSET', KEYS[5], ARGV[3], ARGV[1])
+    redis.call('EXPIRE', KEYS[5], 2 * 86400 + 3600)
+    redis.call('HINCRBY', KEYS[2], 'unique_clicks', 1)
+    redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':unique_clicks', 1)
+  end
+end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. '|' .. unique .. '|' .. ARGV[9])
+redis.call('EXPIRE', KEYS[4], ARGV[7])
+return {302, link[3], link[4], link[5], unique}
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClickOutcome:
+    status: int  # 302, 404 or 410
+    web_url: str = ""
+    app_url: str = ""
+    click_param: str = ""
+    unique: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    id: str
+    link_id: str
+    at_ms: int
+    device: str
+    ip_hash: str
+    user_agent: str
+    bot: bool
+    unique: bool
+    referrer: str
+
+
+def new_click_id(link_id: str, now_ms: int) -> str:
+    return f"{link_id}.{now_ms // DAY_MS}.{random_id(8)}"
+
+
+def parse_click_id(click_id: str) -> tuple[str, int] | None:
+    """(link id, UTC day) named by a click id, or None if it cannot be one of ours."""
+    parts = click_id.split(".")
+    if len(parts) != 3 or len(parts[0]) != LINK_ID_LENGTH or not parts[1].isdigit():
+        return None
+    if not parts[0].isalnum() or not parts[0].isascii() or len(parts[1]) > 7:
+        return None
+    return parts[0], int(parts[1])
+
+
+def record_click(
+    r: redis.Redis,
+    *,
+    link_id: str,
+    click_id: str,
+    now_ms: int,
+    device: str,
+    ip_hash: str,
+    user_agent: str,
+    bot: bool,
+    referrer: str,
+    local_date: str,
+    retention_seconds: int,
+    unique_window_ms: int,
+) -> ClickOutcome:
+    """Read the link and record the click in one round trip (one pipeline)."""
+    day = now_ms // DAY_MS
+    record = RECORD_SEPARATOR.join((str(now_ms), device, ip_hash, user_agent, "1" if bot else "0"))
+    args = [
+        now_ms,
+        click_id,
+        device,
+        record,
+        "1" if bot else "0",
+        local_date,
+        retention_seconds,
+        unique_window_ms,
+        referrer,
+    ]
+
+    def build(pipe: Any) -> None:
+        CLICK.queue(pipe, keys.click_keys(link_id, day), args)
+        if not bot:
+            # Beside the script, not in it: the device's keys live in another
+            # slot. An entry for a click the script refused (404/410) names no
+            # record and is skipped when attributing.
+            dkey = keys.device_clicks(device)
+            pipe.zadd(dkey, {click_id: now_ms})
+            pipe.zremrangebyscore(dkey, "-inf", now_ms - retention_seconds * 1000)
+            pipe.expire(dkey, retention_seconds)
+
+    answer = execute_with_scripts(r, [CLICK], build)[0]
+    status = int(answer[0])
+    if status != 302:
+        return ClickOutcome(status)
+    return ClickOutcome(302, answer[1], answer[2] or "", answer[3], bool(int(answer[4])))
+
+
+def get_click(r: redis.Redis, click_id: str) -> Click | None:
+    """The recorded click, or None (unknown, malformed or expired)."""
+    named = parse_click_id(click_id)
+    if named is None:
+        return None
+    link_id, day = named
+    raw = r.hget(keys.link_clicks(link_id, day), click_id)
+    if raw is None:
+        return None
+    at_ms, device, ip_hash, user_agent, bot, unique, referrer = raw.split(RECORD_SEPARATOR, 6)
+    return Click(
+        id=click_id,
+        link_id=link_id,
+        at_ms=int(at_ms),
+        device=device,
+        ip_hash=ip_hash,
+        user_agent=user_agent,
+        bot=bot == "1",
+        unique=unique == "1",
+        referrer=referrer,
+    )
+
+
+def device_click_ids(r: redis.Redis, device: str, since_ms: int, until_ms: int) -> list[str]:
+    """The device's recorded human click ids in [since, until], newest first."""
+    return r.zrevrangebyscore(keys.device_clicks(device), until_ms, since_ms)

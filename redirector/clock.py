@@ -1,0 +1,55 @@
+"""The service's clock: real time, or a mock clock kept in the store.
+
+Every rule that reads the time reads ``Clock.now()``. The mock clock
+(``REDIRECTOR_CLOCK=mock``) lives in the store so that every worker and every
+app host sees the same time; it stands still at the last time set, and starts
+at the real time when first read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import redis
+
+from . import keys
+
+
+def utc_from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def ms_from_datetime(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return round(moment.timestamp() * 1000)
+
+
+class Clock:
+    mock = False
+
+    def now_ms(self) -> int:
+        return ms_from_datetime(datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return utc_from_ms(self.now_ms())
+
+
+class MockClock(Clock):
+    mock = True
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def now_ms(self) -> int:
+        value = self.client.get(keys.clock())
+        if value is None:
+            # First read starts the clock at the real time; NX keeps a racing
+            # worker from moving it.
+            self.client.set(keys.clock(), super().now_ms(), nx=True)
+            value = self.client.get(keys.clock())
+        return int(value)
+
+    def set(self, moment: datetime) -> datetime:
+        self.client.set(keys.clock(), ms_from_datetime(moment))
+        return utc_from_ms(self.now_ms())

@@ -1,0 +1,184 @@
+"""Settings: defaults, then the environment, then a test's mapping.
+
+Every setting's environment name is a constant here. ``Settings.from_env``
+checks each value and raises ``ConfigError`` with one line naming the setting,
+so ``redirector serve`` stops before it starts on a bad one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from .programs import Program, load_programs
+
+REDIS_URL = "REDIS_URL"
+REDIS_CLUSTER_URL = "REDIS_CLUSTER_URL"
+ADMIN_TOKEN = "REDIRECTOR_ADMIN_TOKEN"
+SECRET_KEYS = "REDIRECTOR_SECRET_KEYS"
+PUBLIC_URL = "REDIRECTOR_PUBLIC_URL"
+TIMEZONE = "REDIRECTOR_TIMEZONE"
+CURRENCY = "REDIRECTOR_CURRENCY"
+CLOCK = "REDIRECTOR_CLOCK"
+PROGRAMS = "REDIRECTOR_PROGRAMS"
+WORKERS = "REDIRECTOR_WORKERS"
+LOG_LEVEL = "REDIRECTOR_LOG_LEVEL"
+
+# The programs file shipped beside the package in a source checkout (and copied
+# into the image); an installed wheel without it falls back to SPEC's defaults.
+SHIPPED_PROGRAMS = Path(__file__).resolve().parent.parent / "config" / "programs.toml"
+
+MIN_SECRET_KEY_LENGTH = 16
+UNIQUE_WINDOW_SECONDS = 24 * 3600
+DEVICE_COOKIE = "rd_did"
+DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    redis_cluster_url: str | None = None
+    admin_token: str = ""
+    secret_keys: tuple[str, ...] = ()  # newest first
+    public_url: str | None = None
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    currency: str = "CNY"
+    clock: str = "real"  # "real" | "mock"
+    programs: Mapping[str, Program] = field(default_factory=dict)
+    programs_path: Path | None = None
+    workers: int = 0  # 0: chosen from the core count
+    log_level: str = "info"
+
+    @property
+    def embedded(self) -> bool:
+        return not (self.redis_url or self.redis_cluster_url)
+
+    @property
+    def store_description(self) -> str:
+        if self.redis_cluster_url:
+            return f"Redis Cluster at {_redact(self.redis_cluster_url)}"
+        if self.redis_url:
+            return f"Redis at {_redact(self.redis_url)}"
+        return "embedded in-process store (fakeredis): data lives in memory and is lost on exit"
+
+    @property
+    def retention_seconds(self) -> int:
+        """How long raw click records are kept: the longest window plus a day."""
+        longest = max((p.window_days for p in self.programs.values()), default=15)
+        return (longest + 1) * 24 * 3600
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, generate_missing: bool = True
+    ) -> Settings:
+        """Read and check every setting. ``generate_missing`` makes the admin token
+        (and, on the embedded store, the signing keys) when they are unset."""
+        env = os.environ if env is None else env
+        redis_url = _url(env, REDIS_URL, ("redis", "rediss", "unix"))
+        cluster_url = _url(env, REDIS_CLUSTER_URL, ("redis", "rediss"))
+        if redis_url and cluster_url:
+            raise ConfigError(f"{REDIS_URL} and {REDIS_CLUSTER_URL} are both set: choose one")
+        embedded = not (redis_url or cluster_url)
+
+        admin_token = env.get(ADMIN_TOKEN, "").strip()
+        if admin_token and len(admin_token) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"{ADMIN_TOKEN} is too short: use {MIN_SECRET_KEY_LENGTH}+ chars")
+        if not admin_token and generate_missing:
+            admin_token = secrets.token_urlsafe(24)
+
+        keys = tuple(k.strip() for k in env.get(SECRET_KEYS, "").split(",") if k.strip())
+        for key in keys:
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                raise ConfigError(
+                    f"{SECRET_KEYS} holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters"
+                )
+        if not keys:
+            if not embedded:
+                raise ConfigError(
+                    f"{SECRET_KEYS} is required with Redis (link tokens must verify on every "
+                    "worker and survive restarts)"
+                )
+            if generate_missing:
+                keys = (secrets.token_urlsafe(32),)
+
+        public_url = env.get(PUBLIC_URL, "").strip().rstrip("/") or None
+        if public_url:
+            parts = urlsplit(public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"{PUBLIC_URL}={public_url!r} must be an http(s) URL")
+
+        tz_name = env.get(TIMEZONE, "Asia/Shanghai").strip()
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"{TIMEZONE}={tz_name!r} is not a known time zone") from exc
+
+        currency = env.get(CURRENCY, "CNY").strip()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise ConfigError(f"{CURRENCY}={currency!r} must be an ISO 4217 code such as CNY")
+
+        clock = env.get(CLOCK, "real").strip().lower()
+        if clock not in ("real", "mock"):
+            raise ConfigError(f"{CLOCK}={clock!r} must be 'real' or 'mock'")
+
+        programs_path: Path | None
+        if env.get(PROGRAMS, "").strip():
+            programs_path = Path(env[PROGRAMS].strip())
+        else:
+            programs_path = SHIPPED_PROGRAMS if SHIPPED_PROGRAMS.is_file() else None
+        programs = load_programs(programs_path, PROGRAMS)
+
+        workers_text = env.get(WORKERS, "0").strip() or "0"
+        if not workers_text.isdigit() or int(workers_text) > 256:
+            raise ConfigError(f"{WORKERS}={workers_text!r} must be a whole number up to 256")
+
+        log_level = env.get(LOG_LEVEL, "info").strip().lower()
+        if log_level not in ("debug", "info", "warning", "error"):
+            raise ConfigError(f"{LOG_LEVEL}={log_level!r} must be debug, info, warning or error")
+
+        return cls(
+            redis_url=redis_url,
+            redis_cluster_url=cluster_url,
+            admin_token=admin_token,
+            secret_keys=keys,
+            public_url=public_url,
+            timezone=tz,
+            currency=currency,
+            clock=clock,
+            programs=programs,
+            programs_path=programs_path,
+            workers=int(workers_text),
+            log_level=log_level,
+        )
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    scheme = urlsplit(value).scheme
+    if scheme not in schemes:
+        raise ConfigError(
+            f"{name}={_redact(value)!r} must start with one of {', '.join(schemes)}://"
+        )
+    return value
+
+
+def _redact(url: str) -> str:
+    """A URL fit for a log line: the password replaced."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url

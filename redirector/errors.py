@@ -1,0 +1,79 @@
+"""The error tree: every failure the API reports is one of these.
+
+One handler (``redirector.api.init_app``) maps each class to its status and
+code, so a rule only raises what went wrong and never builds a response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RedirectorError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body.update(self.details)
+        return {"error": body}
+
+
+class BadRequest(RedirectorError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(RedirectorError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(RedirectorError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(RedirectorError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(RedirectorError):
+    status = 409
+    code = "conflict"
+
+
+class Gone(RedirectorError):
+    status = 410
+    code = "gone"
+
+
+class InvalidField(RedirectorError):
+    """422 naming each offending field: ``fields`` is a list of {field, message}."""
+
+    status = 422
+    code = "invalid_field"
+
+    def __init__(self, message: str, fields: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message, fields=fields or [])
+
+    @classmethod
+    def one(cls, field: str, message: str) -> InvalidField:
+        return cls(f"{field}: {message}", [{"field": field, "message": message}])
+
+
+class StoreUnavailable(RedirectorError):
+    """The store (Redis) could not be reached; every Redis failure is wrapped in this."""
+
+    status = 503
+    code = "store_unavailable"
+
+
+class ConfigError(Exception):
+    """A bad setting; its message is one line naming the setting."""

@@ -1,0 +1,180 @@
+"""Tracking links: creation, signed public tokens, reading with stats, disabling.
+
+A link binds a creator, a post and a product on a channel. Its public token is
+``<link id>.<signature>``, signed with itsdangerous under a salt of its own
+(``LINK_SALT``), so no other signature of the service can pass for a link.
+Keys rotate through ``REDIRECTOR_SECRET_KEYS``: the newest signs, all verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+from functools import lru_cache
+from typing import Any
+
+import redis
+from itsdangerous import BadSignature, Signer
+
+from . import keys, registry
+from .errors import Conflict, InvalidField, NotFound
+from .ids import ALPHABET, random_id
+
+LINK_SALT = "redirector.link"
+LINK_ID_LENGTH = 10
+PLACEMENTS = ("video", "article", "image", "live")
+STAT_FIELDS = ("clicks", "unique_clicks", "bot_clicks", "orders", "gmv", "commission")
+_LINK_ID_CHARS = frozenset(ALPHABET)
+
+
+class LinkSigner:
+    """Signs link ids into tokens and verifies tokens back, memoised per process
+    (the redirect verifies the same hot tokens over and over)."""
+
+    def __init__(self, secret_keys: Sequence[str]) -> None:
+        # itsdangerous signs with the *last* key; the setting lists the newest first.
+        self._signer = Signer(list(reversed(secret_keys)), salt=LINK_SALT)
+        self.link_id_for = lru_cache(maxsize=65536)(self._verify)
+
+    def sign(self, link_id: str) -> str:
+        return self._signer.sign(link_id).decode()
+
+    def _verify(self, token: str) -> str | None:
+        try:
+            link_id = self._signer.unsign(token).decode()
+        except (BadSignature, UnicodeError, ValueError):
+            return None
+        if len(link_id) != LINK_ID_LENGTH or not set(link_id) <= _LINK_ID_CHARS:
+            return None
+        return link_id
+
+
+def create_link(
+    r: redis.Redis,
+    *,
+    creator_id: str,
+    product_id: str,
+    channel: str,
+    post_id: str | None,
+    placement: str | None,
+    now_ms: int,
+) -> str:
+    """Make a link and answer its id. The product must exist and be active."""
+    try:
+        rev, destination = registry.destination_fields(r, product_id)
+    except NotFound:
+        raise InvalidField.one("product_id", f"product {product_id!r} does not exist") from None
+    if destination["product_active"] != "1":
+        raise InvalidField.one("product_id", f"product {product_id!r} is not active")
+    link_id = random_id(LINK_ID_LENGTH)
+    # Join the product's link set before copying its destination: a product
+    # change racing with this either sees the link or was read by it.
+    r.sadd(keys.product_links(product_id), link_id)
+    rev, destination = registry.destination_fields(r, product_id)
+    r.hset(
+        keys.link(link_id),
+        mapping={
+            "creator_id": creator_id,
+            "product_id": product_id,
+            "channel": channel,
+            "post_id": post_id or "",
+            "placement": placement or "",
+            "created_at": now_ms,
+            "active": "1",
+        },
+    )
+    registry.write_destination(r, link_id, rev, destination)
+    pipe = r.pipeline(transaction=False)
+    pipe.zadd(keys.creator_links(creator_id), {link_id: now_ms})
+    pipe.zadd(keys.links(), {link_id: now_ms})
+    pipe.execute()
+    return link_id
+
+
+def _stats(raw: dict[str, str]) -> dict[str, int]:
+    return {name: int(raw.get(name, 0)) for name in STAT_FIELDS}
+
+
+def _link_json(link_id: str, data: dict[str, str], stats: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": link_id,
+        "creator_id": data["creator_id"],
+        "product_id": data["product_id"],
+        "storefront_id": data["storefront_id"],
+        "channel": data["channel"],
+        "post_id": data["post_id"] or None,
+        "placement": data["placement"] or None,
+        "created_at": int(data["created_at"]),
+        "active": data["active"] == "1",
+        "product_active": data["product_active"] == "1",
+        "stats": _stats(stats),
+    }
+
+
+def get_link(r: redis.Redis, link_id: str, *, creator_id: str | None = None) -> dict[str, Any]:
+    """A link with its stats. With ``creator_id``, another creator's link is
+    answered as not found: its existence is none of their business."""
+    pipe = r.pipeline(transaction=False)
+    pipe.hgetall(keys.link(link_id))
+    pipe.hgetall(keys.link_stats(link_id))
+    data, stats = pipe.execute()
+    if not data or "creator_id" not in data:
+        raise NotFound(f"link {link_id!r} not found")
+    if creator_id is not None and data["creator_id"] != creator_id:
+        raise NotFound(f"link {link_id!r} not found")
+    return _link_json(link_id, data, stats)
+
+
+def list_links(
+    r: redis.Redis, *, creator_id: str | None = None, offset: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Newest first."""
+    index = keys.creator_links(creator_id) if creator_id else keys.links()
+    link_ids = r.zrevrange(index, offset, offset + limit - 1)
+    pipe = r.pipeline(transaction=False)
+    for link_id in link_ids:
+        pipe.hgetall(keys.link(link_id))
+        pipe.hgetall(keys.link_stats(link_id))
+    raw = pipe.execute()
+    return [_link_json(lid, raw[2 * i], raw[2 * i + 1]) for i, lid in enumerate(link_ids)]
+
+
+def daily_series(r: redis.Redis, link_id: str) -> list[dict[str, Any]]:
+    """Per local day: clicks, unique and bot clicks (and later order figures)."""
+    days: dict[str, dict[str, int]] = {}
+    for name, value in r.hgetall(keys.link_daily(link_id)).items():
+        day, _, counter = name.partition(":")
+        days.setdefault(day, {})[counter] = int(value)
+    return [
+        {"date": day, **{c: days[day].get(c, 0) for c in ("clicks", "unique_clicks", "bot_clicks")}}
+        for day in sorted(days)
+    ]
+
+
+def disable_link(
+    r: redis.Redis, link_id: str, *, creator_id: str | None = None, now_ms: int
+) -> dict[str, Any]:
+    get_link(r, link_id, creator_id=creator_id)
+    r.hset(keys.link(link_id), mapping={"active": "0", "disabled_at": now_ms})
+    return get_link(r, link_id)
+
+
+def check_channel(channel: str, channels: Sequence[str]) -> None:
+    if channel not in channels:
+        raise InvalidField.one(
+            "channel", f"unknown channel {channel!r}; programs exist for {sorted(channels)}"
+        )
+
+
+def check_placement(placement: str | None) -> None:
+    if placement is not None and placement not in PLACEMENTS:
+        raise InvalidField.one("placement", f"must be one of {list(PLACEMENTS)}")
+
+
+def local_date(now_ms: int, tz: tzinfo) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(now_ms / 1000, tz=tz).strftime("%Y-%m-%d")
+
+
+__all__ = ["Conflict", "LinkSigner", "create_link", "disable_link", "get_link", "list_links"]

@@ -1,0 +1,440 @@
+"""The registry: agencies, creators, storefronts and products, as admins set them.
+
+Rules kept here:
+- a creator's API key is returned once and stored only as its SHA-256 (keys are
+  random 256-bit strings, so a fast hash is enough: there is nothing to guess);
+- a product's URLs must be on one of its storefront's allowed hosts, so the
+  redirect can only ever go where an admin said (no open redirect);
+- a product never moves to another storefront (orders and clicks are matched by
+  storefront), and a storefront cannot drop a host its products still use;
+- every link keeps a copy of its product's destination so that the redirect
+  needs one slot of the store; a product or storefront change is copied into
+  its links, newest revision winning (``LINK_DESTINATION``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+
+from . import keys, webhooks
+from .errors import Conflict, InvalidField, NotFound
+from .store import Script
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+HOST = re.compile(
+    r"^(\*\.)?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+CLICK_PARAM = re.compile(r"^[A-Za-z0-9_.~-]{1,32}$")
+DEFAULT_CLICK_PARAM = "rd_click"
+API_KEY_PREFIX = "rdk_"
+# Schemes a deep link may never use: they run code or read local data in the browser.
+FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob"})
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def host_allowed(host: str | None, allowed: list[str]) -> bool:
+    """Exact host, or ``*.example.com`` for any subdomain (not the bare domain)."""
+    if not host:
+        return False
+    host = host.lower().rstrip(".")
+    for pattern in allowed:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+# -- agencies -------------------------------------------------------------------
+
+
+def put_agency(r: redis.Redis, agency_id: str, name: str, now_ms: int) -> tuple[dict, bool]:
+    key = keys.agency(agency_id)
+    pipe = r.pipeline()
+    pipe.hsetnx(key, "created_at", now_ms)
+    pipe.hset(key, "name", name)
+    pipe.sadd(keys.agencies(), agency_id)
+    created = bool(pipe.execute()[0])
+    return get_agency(r, agency_id), created
+
+
+def get_agency(r: redis.Redis, agency_id: str) -> dict:
+    data = r.hgetall(keys.agency(agency_id))
+    if not data:
+        raise NotFound(f"agency {agency_id!r} not found")
+    return {"id": agency_id, "name": data["name"], "created_at": int(data["created_at"])}
+
+
+def agency_exists(r: redis.Redis, agency_id: str) -> bool:
+    return bool(r.exists(keys.agency(agency_id)))
+
+
+# -- creators -------------------------------------------------------------------
+
+
+def put_creator(
+    r: redis.Redis, creator_id: str, name: str, agency_id: str | None, now_ms: int
+) -> tuple[dict, str | None]:
+    """Create or update a creator; on create also answers its new API key."""
+    if agency_id is not None and not agency_exists(r, agency_id):
+        raise InvalidField.one("agency_id", f"agency {agency_id!r} does not exist")
+    key = keys.creator(creator_id)
+    api_key = new_api_key()
+    # The key is claimed in the same transaction that creates the creator, so two
+    # racing creates cannot both hand out a key.
+    with r.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                exists = pipe.exists(key)
+                pipe.multi()
+                if not exists:
+                    pipe.hset(
+                        key,
+                        mapping={"created_at": now_ms, "api_key_hash": hash_api_key(api_key)},
+                    )
+                    pipe.set(keys.api_key(hash_api_key(api_key)), creator_id)
+                    pipe.sadd(keys.creators(), creator_id)
+                pipe.hset(key, mapping={"name": name, "agency_id": agency_id or ""})
+                pipe.execute()
+                break
+            except redis.WatchError:
+                continue
+    return get_creator(r, creator_id), (None if exists else api_key)
+
+
+def rotate_api_key(r: redis.Redis, creator_id: str) -> str:
+    key = keys.creator(creator_id)
+    api_key = new_api_key()
+    with r.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                old = pipe.hget(key, "api_key_hash")
+                if old is None:
+                    raise NotFound(f"creator {creator_id!r} not found")
+                pipe.multi()
+                pipe.delete(keys.api_key(old))
+                pipe.set(keys.api_key(hash_api_key(api_key)), creator_id)
+                pipe.hset(key, "api_key_hash", hash_api_key(api_key))
+                pipe.execute()
+                return api_key
+            except redis.WatchError:
+                continue
+
+
+def creator_for_api_key(r: redis.Redis, api_key: str) -> str | None:
+    if not api_key.startswith(API_KEY_PREFIX):
+        return None
+    return r.get(keys.api_key(hash_api_key(api_key)))
+
+
+def get_creator(r: redis.Redis, creator_id: str) -> dict:
+    data = r.hgetall(keys.creator(creator_id))
+    if not data:
+        raise NotFound(f"creator {creator_id!r} not found")
+    return {
+        "id": creator_id,
+        "name": data["name"],
+        "agency_id": data.get("agency_id") or None,
+        "created_at": int(data["created_at"]),
+    }
+
+
+def list_creators(r: redis.Redis) -> list[dict]:
+    return [get_creator(r, cid) for cid in sorted(r.smembers(keys.creators()))]
+
+
+# -- storefronts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Storefront:
+    id: str
+    name: str
+    hosts: list[str]
+    click_param: str
+    signing_secrets: list[str]  # newest first; all verify
+    created_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "hosts": self.hosts,
+            "click_param": self.click_param,
+            "created_at": self.created_at,
+        }
+
+
+def normalize_hosts(hosts: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, host in enumerate(hosts):
+        h = host.strip().lower().rstrip(".")
+        if not HOST.match(h):
+            raise InvalidField.one(f"hosts[{i}]", f"{host!r} is not a host name")
+        if h not in out:
+            out.append(h)
+    if not out:
+        raise InvalidField.one("hosts", "at least one host is required")
+    return out
+
+
+def put_storefront(
+    r: redis.Redis,
+    storefront_id: str,
+    name: str,
+    hosts: list[str],
+    click_param: str | None,
+    now_ms: int,
+) -> tuple[Storefront, str | None]:
+    """Create or update; on create also answers the signing secret (``whsec_…``)."""
+    hosts = normalize_hosts(hosts)
+    if click_param is not None and not CLICK_PARAM.match(click_param):
+        raise InvalidField.one("click_param", "use 1-32 letters, digits, '_', '.', '~' or '-'")
+    key = keys.storefront(storefront_id)
+    existing = r.hgetall(key)
+    secret = None
+    if existing:
+        dropped = set(json.loads(existing["hosts"])) - set(hosts)
+        if dropped:
+            users = [
+                p["id"]
+                for p in list_products(r, storefront_id=storefront_id)
+                if not all(
+                    host_allowed(urlsplit(u).hostname, hosts)
+                    for u in (p["web_url"], p["app_url"])
+                    if u
+                )
+            ]
+            if users:
+                raise Conflict(
+                    f"hosts {sorted(dropped)} are still used by products {sorted(users)}; "
+                    "move those products first"
+                )
+        fields = {"name": name, "hosts": json.dumps(hosts)}
+        if click_param is not None:
+            fields["click_param"] = click_param
+        r.hset(key, mapping=fields)
+        if click_param is not None and click_param != existing.get("click_param"):
+            for product_id in r.smembers(keys.storefront_products(storefront_id)):
+                refresh_link_destinations(r, product_id)
+    else:
+        secret = webhooks.new_secret()
+        created = r.hsetnx(key, "created_at", now_ms)
+        if not created:  # lost a race with another create: update instead
+            return put_storefront(r, storefront_id, name, hosts, click_param, now_ms)
+        r.hset(
+            key,
+            mapping={
+                "name": name,
+                "hosts": json.dumps(hosts),
+                "click_param": click_param or DEFAULT_CLICK_PARAM,
+                "signing_secrets": json.dumps([secret]),
+            },
+        )
+        r.sadd(keys.storefronts(), storefront_id)
+    return get_storefront(r, storefront_id), secret
+
+
+def get_storefront(r: redis.Redis, storefront_id: str) -> Storefront:
+    data = r.hgetall(keys.storefront(storefront_id))
+    if not data or "name" not in data:
+        raise NotFound(f"storefront {storefront_id!r} not found")
+    return Storefront(
+        id=storefront_id,
+        name=data["name"],
+        hosts=json.loads(data["hosts"]),
+        click_param=data["click_param"],
+        signing_secrets=json.loads(data["signing_secrets"]),
+        created_at=int(data["created_at"]),
+    )
+
+
+def list_storefronts(r: redis.Redis) -> list[Storefront]:
+    return [get_storefront(r, sid) for sid in sorted(r.smembers(keys.storefronts()))]
+
+
+# -- products ---------------------------------------------------------------------
+
+
+def check_destination(field: str, url: str, storefront: Storefront, *, web: bool) -> None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise InvalidField.one(field, f"not a URL ({exc})") from exc
+    scheme = parts.scheme.lower()
+    if web and scheme not in ("http", "https"):
+        raise InvalidField.one(field, "must be an http or https URL")
+    if not scheme or scheme in FORBIDDEN_SCHEMES:
+        raise InvalidField.one(field, f"scheme {scheme!r} is not allowed")
+    if any(c in url for c in "\r\n\t ") or any(ord(c) < 32 for c in url):
+        raise InvalidField.one(field, "must not contain spaces or control characters")
+    if not host_allowed(host, storefront.hosts):
+        raise InvalidField.one(
+            field, f"host {host!r} is not one of storefront {storefront.id!r}'s hosts"
+        )
+
+
+def put_product(
+    r: redis.Redis, product_id: str, fields: dict[str, Any], now_ms: int
+) -> tuple[dict, bool]:
+    storefront = get_storefront_for_field(r, fields["storefront_id"])
+    check_destination("web_url", fields["web_url"], storefront, web=True)
+    if fields.get("app_url"):
+        check_destination("app_url", fields["app_url"], storefront, web=False)
+    key = keys.product(product_id)
+    current = r.hget(key, "storefront_id")
+    if current is not None and current != storefront.id:
+        raise Conflict(
+            f"product {product_id!r} belongs to storefront {current!r}; "
+            "a product cannot move to another storefront"
+        )
+    record = {
+        "storefront_id": storefront.id,
+        "title": fields["title"],
+        "price": fields["price"],
+        "commission_rate_bps": fields["commission_rate_bps"],
+        "web_url": fields["web_url"],
+        "app_url": fields.get("app_url") or "",
+        "active": "1" if fields.get("active", True) else "0",
+        "updated_at": now_ms,
+    }
+    pipe = r.pipeline()  # MULTI: the record and its revision change together
+    pipe.hsetnx(key, "created_at", now_ms)
+    pipe.hset(key, mapping=record)
+    pipe.hincrby(key, "rev", 1)
+    pipe.sadd(keys.products(), product_id)
+    pipe.sadd(keys.storefront_products(storefront.id), product_id)
+    created = bool(pipe.execute()[0])
+    refresh_link_destinations(r, product_id)
+    return get_product(r, product_id), created
+
+
+def get_storefront_for_field(r: redis.Redis, storefront_id: str) -> Storefront:
+    try:
+        return get_storefront(r, storefront_id)
+    except NotFound:
+        raise InvalidField.one(
+            "storefront_id", f"storefront {storefront_id!r} does not exist"
+        ) from None
+
+
+def _product_json(product_id: str, data: dict[str, str], sales: dict[str, str]) -> dict:
+    return {
+        "id": product_id,
+        "storefront_id": data["storefront_id"],
+        "title": data["title"],
+        "price": int(data["price"]),
+        "commission_rate_bps": int(data["commission_rate_bps"]),
+        "web_url": data["web_url"],
+        "app_url": data["app_url"] or None,
+        "active": data["active"] == "1",
+        "created_at": int(data["created_at"]),
+        "updated_at": int(data["updated_at"]),
+        "sales": {"orders": int(sales.get("orders", 0)), "gmv": int(sales.get("gmv", 0))},
+    }
+
+
+def get_product(r: redis.Redis, product_id: str) -> dict:
+    pipe = r.pipeline(transaction=False)
+    pipe.hgetall(keys.product(product_id))
+    pipe.hgetall(keys.product_sales(product_id))
+    data, sales = pipe.execute()
+    if not data or "title" not in data:
+        raise NotFound(f"product {product_id!r} not found")
+    return _product_json(product_id, data, sales)
+
+
+def list_products(
+    r: redis.Redis,
+    *,
+    storefront_id: str | None = None,
+    active: bool | None = None,
+    sort: str = "id",
+) -> list[dict]:
+    ids = sorted(
+        r.smembers(keys.storefront_products(storefront_id))
+        if storefront_id
+        else r.smembers(keys.products())
+    )
+    pipe = r.pipeline(transaction=False)
+    for pid in ids:
+        pipe.hgetall(keys.product(pid))
+        pipe.hgetall(keys.product_sales(pid))
+    raw = pipe.execute()
+    items = [_product_json(pid, raw[2 * i], raw[2 * i + 1]) for i, pid in enumerate(ids)]
+    if active is not None:
+        items = [p for p in items if p["active"] is active]
+    if sort == "sales":
+        items.sort(key=lambda p: (-p["sales"]["gmv"], -p["sales"]["orders"], p["id"]))
+    elif sort == "title":
+        items.sort(key=lambda p: (p["title"], p["id"]))
+    elif sort == "created":
+        items.sort(key=lambda p: (p["created_at"], p["id"]))
+    return items
+
+
+# -- link destinations --------------------------------------------------------------
+
+# KEYS[1] link hash
+# ARGV[1] product revision; ARGV[2..] field, value pairs
+# Writes the fields only if this revision is not older than the one the link has,
+# so a slow writer can never put back an older destination.
+LINK_DESTINATION = Script(
+    """
+local held = tonumber(redis.call('HGET', KEYS[1], 'rev') or '-1')
+local rev = tonumber(ARGV[1])
+if rev < held then return 0 end
+redis.call('HSET', KEYS[1], 'rev', ARGV[1], unpack(ARGV, 2))
+return 1
+"""
+)
+
+
+def destination_fields(r: redis.Redis, product_id: str) -> tuple[int, dict[str, str]]:
+    """The product revision and the fields a link copies from its product."""
+    data = r.hgetall(keys.product(product_id))
+    if not data:
+        raise NotFound(f"product {product_id!r} not found")
+    click_param = r.hget(keys.storefront(data["storefront_id"]), "click_param")
+    return int(data["rev"]), {
+        "web_url": data["web_url"],
+        "app_url": data["app_url"],
+        "product_active": data["active"],
+        "storefront_id": data["storefront_id"],
+        "click_param": click_param or DEFAULT_CLICK_PARAM,
+    }
+
+
+def write_destination(r: Any, link_id: str, rev: int, fields: dict[str, str]) -> None:
+    args: list[Any] = [rev]
+    for name, value in fields.items():
+        args += [name, value]
+    LINK_DESTINATION(r, [keys.link(link_id)], args)
+
+
+def refresh_link_destinations(r: redis.Redis, product_id: str) -> int:
+    """Copy a product's destination into each of its links; answers how many."""
+    rev, fields = destination_fields(r, product_id)
+    link_ids = r.smembers(keys.product_links(product_id))
+    for link_id in link_ids:
+        write_destination(r, link_id, rev, fields)
+    return len(link_ids)

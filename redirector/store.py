@@ -1,0 +1,81 @@
+"""The store: a redis-py client for Redis, or fakeredis embedded in-process.
+
+The client is chosen by the settings (``REDIS_URL``; nothing set means the
+embedded store, said out loud at start). Lua scripts are module constants of
+the modules that own them, wrapped in ``Script`` and run by SHA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import redis
+from redis.exceptions import NoScriptError
+
+from .config import Settings
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+# Failures that mean "the store is not there"; the API answers them with 503.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+)
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A client for the configured store, answering ``str`` (decode_responses)."""
+    if settings.redis_cluster_url:
+        raise ConfigError("REDIS_CLUSTER_URL is not supported yet: use REDIS_URL")
+    if settings.redis_url:
+        return redis.Redis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            health_check_interval=30,
+        )
+    import fakeredis  # only the embedded store needs it at run time
+
+    return fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+
+
+class Script:
+    """A Lua script run by SHA, loaded on first NOSCRIPT (a restarted Redis forgets)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    def __call__(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            client.script_load(self.source)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+
+    def queue(self, pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Add the script to a pipeline; run the pipeline with ``execute_with_scripts``."""
+        pipe.evalsha(self.sha, len(keys), *keys, *args)
+
+
+def execute_with_scripts(
+    client: redis.Redis, scripts: Sequence[Script], build: Callable[[Any], None]
+) -> list[Any]:
+    """Build and run one pipeline in one round trip; on NOSCRIPT load the scripts
+    and run it again (every command queued beside a script must be idempotent)."""
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        build(pipe)
+        try:
+            return pipe.execute()
+        except NoScriptError:
+            if attempt == 2:
+                raise
+            for script in scripts:
+                client.script_load(script.source)
+    raise AssertionError("unreachable")

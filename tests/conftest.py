@@ -1,0 +1,149 @@
+"""Fixtures: ``settings``, ``store`` (fakeredis, or the Redis named by
+``REDIS_URL``, flushed around each test), ``app``, ``client``, and helpers to
+set up the registry a test story needs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import fakeredis
+import pytest
+import redis
+
+from redirector import create_app
+from redirector.config import Settings
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+SECRET_KEYS = "test-signing-key-newest-0123456789,test-signing-key-older-0123456789"
+IPHONE_WEIBO = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 Weibo (iPhone15,2__weibo__14.3.0__iphone__os17.4)"
+)
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+ANDROID_DOUYIN = (
+    "Mozilla/5.0 (Linux; Android 13; V2229A Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/105.0.5195.136 Mobile Safari/537.36 "
+    "aweme_270500 JsSdk/1.0 NetType/WIFI Channel/vivo_1128_64 app_version/27.5.0 "
+    "ByteLocale/zh-CN Region/CN AppSkin/white AppTheme/light BytedanceWebview/d8a21c6"
+)
+
+
+def real_redis_url() -> str | None:
+    return os.environ.get("REDIS_URL") or None
+
+
+@pytest.fixture
+def store() -> Iterator[Any]:
+    url = real_redis_url()
+    if url:
+        client = redis.Redis.from_url(url, decode_responses=True)
+        client.flushdb()
+        yield client
+        client.flushdb()
+        client.close()
+    else:
+        yield fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    """The environment the app is built from; tests may change it before ``app``."""
+    return {
+        "REDIRECTOR_ADMIN_TOKEN": ADMIN_TOKEN,
+        "REDIRECTOR_SECRET_KEYS": SECRET_KEYS,
+        "REDIRECTOR_PUBLIC_URL": "https://go.example.test",
+        "REDIRECTOR_CLOCK": "mock",
+    }
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def app(settings: Settings, store: Any) -> Any:
+    return create_app(settings, store=store, test_config={"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+class Api:
+    """A test's view of the API: admin calls and creator calls, JSON in and out."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, token: str | None = ADMIN_TOKEN, **kw: Any) -> Any:
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.client.open(path, method=method, headers=headers, **kw)
+
+    def admin(self, method: str, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call(method, path, json=json, **kw)
+
+    def ok(self, method: str, path: str, json: Any = None, token: str | None = ADMIN_TOKEN) -> Any:
+        response = self.call(method, path, token=token, json=json)
+        assert response.status_code in (200, 201), (response.status_code, response.get_json())
+        return response.get_json()
+
+    def world(self) -> dict[str, Any]:
+        """A storefront with two products, an agency, a creator in it and one on its own."""
+        shop = self.ok(
+            "PUT",
+            "/api/v1/storefronts/taobao",
+            {"name": "Taobao", "hosts": ["item.taobao.com", "*.tmall.com"]},
+        )
+        self.ok(
+            "PUT",
+            "/api/v1/products/tea",
+            {
+                "storefront_id": "taobao",
+                "title": "Longjing tea 250g",
+                "price": 12800,
+                "commission_rate_bps": 1500,
+                "web_url": "https://item.taobao.com/item.htm?id=123&spm=a1.b2",
+                "app_url": "taobao://item.taobao.com/item.htm?id=123",
+            },
+        )
+        self.ok(
+            "PUT",
+            "/api/v1/products/cup",
+            {
+                "storefront_id": "taobao",
+                "title": "Celadon cup",
+                "price": 5900,
+                "commission_rate_bps": 2000,
+                "web_url": "https://detail.tmall.com/item.htm?id=9#reviews",
+            },
+        )
+        self.ok("PUT", "/api/v1/agencies/starlight", {"name": "Starlight MCN"})
+        alice = self.ok(
+            "PUT", "/api/v1/creators/alice", {"name": "Alice", "agency_id": "starlight"}
+        )
+        bob = self.ok("PUT", "/api/v1/creators/bob", {"name": "Bob"})
+        return {"shop": shop, "alice": alice["api_key"], "bob": bob["api_key"]}
+
+    def link(
+        self, api_key: str, product_id: str = "tea", channel: str = "weibo", **extra: Any
+    ) -> Any:
+        return self.ok(
+            "POST",
+            "/api/v1/links",
+            {"product_id": product_id, "channel": channel, **extra},
+            token=api_key,
+        )
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    return Api(client)
