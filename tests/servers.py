@@ -1,0 +1,100 @@
+"""Real processes for the tests that need them: a redis-server on a free
+loopback port, and ``redirector serve`` under gunicorn."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import redis
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def redis_server(*args: str) -> Iterator[str]:
+    """A private redis-server on a free loopback port; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="redirector-redis-")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_until(lambda: redis.Redis.from_url(url).ping(), what="redis-server")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def redis_for_server() -> Iterator[str]:
+    """The Redis named by REDIS_URL (flushed), else a private one."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        redis.Redis.from_url(url).flushdb()
+        yield url
+        redis.Redis.from_url(url).flushdb()
+    else:
+        with redis_server() as private:
+            yield private
+
+
+@contextmanager
+def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
+    """``redirector serve`` in a child process; yields its base URL."""
+    port = free_port()
+    child_env = {**os.environ, **env, "REDIRECTOR_WORKERS": str(workers)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redirector.cli", "serve", "--port", str(port)],
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: requests.get(f"{base}/readyz", timeout=1).status_code == 200,
+            timeout=30,
+            what="redirector serve",
+        )
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

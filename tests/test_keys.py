@@ -1,0 +1,38 @@
+"""Every key starts with the one prefix, and what one script touches shares a slot."""
+
+from __future__ import annotations
+
+import inspect
+
+from redis.crc import key_slot
+
+from redirector import keys
+
+
+def _all_keys() -> list[str]:
+    made = []
+    for name, fn in inspect.getmembers(keys, inspect.isfunction):
+        if name.startswith("_") or name == "click_keys":
+            continue
+        params = inspect.signature(fn).parameters
+        args = [7 if p == "day" else f"x{p}" for p in params]
+        made.append(fn(*args))
+    return made
+
+
+def test_every_key_has_the_prefix_and_no_empty_segment():
+    made = _all_keys()
+    assert len(made) >= 15
+    for key in made:
+        assert key.startswith(keys.PREFIX + ":"), key
+        assert "::" not in key, key
+
+
+def test_the_click_script_keys_share_one_slot():
+    slots = {key_slot(k.encode()) for k in keys.click_keys("AbCdEfGhIj", 20000)}
+    assert len(slots) == 1
+
+
+def test_different_links_spread_over_slots():
+    slots = {key_slot(keys.link(f"link{i:06d}").encode()) for i in range(200)}
+    assert len(slots) > 100
