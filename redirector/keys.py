@@ -7,7 +7,12 @@ so they live in one Redis Cluster slot:
 - ``{l:<link_id>}``: a link, its counters, series, click records and
   uniqueness buckets (the click script touches all of them at once);
 - ``{d:<device>}``: a device's recent clicks (written beside the click script
-  in the same pipeline, read when attributing an order by device).
+  in the same pipeline, read when attributing an order by device);
+- ``{money}``: everything an order event changes — the order, its history and
+  replay record, the money figures of its link and product, the settlement
+  aggregates and period states — so that one script applies an event
+  atomically, also on a cluster. Orders are a small fraction of clicks, so one
+  slot carries them easily (see docs/scaling.md).
 
 Registry records (agencies, creators, storefronts, products) are plain keys:
 they are written by admins, one key per command or per MULTI.
@@ -72,11 +77,6 @@ def product_links(product_id: str) -> str:
     return f"{PREFIX}:product:{product_id}:links"
 
 
-def product_sales(product_id: str) -> str:
-    """Hash of a product's attributed sales (orders, gmv), for sorting the library."""
-    return f"{PREFIX}:product:{product_id}:sales"
-
-
 # -- links and clicks ({l:<id>} slot) ------------------------------------------
 
 
@@ -130,6 +130,75 @@ def click_keys(link_id: str, day: int) -> list[str]:
 def device_clicks(device: str) -> str:
     """Sorted set of a device's recent human click ids, scored by time (ms)."""
     return f"{PREFIX}:{{d:{device}}}:clicks"
+
+
+# -- money ({money} slot) ----------------------------------------------------------
+
+MONEY = f"{PREFIX}:{{money}}"
+
+
+def order(storefront_id: str, order_id: str) -> str:
+    return f"{MONEY}:order:{storefront_id}:{order_id}"
+
+
+def order_history(storefront_id: str, order_id: str) -> str:
+    """List of the events applied to an order, in arrival order (JSON each)."""
+    return f"{MONEY}:order:{storefront_id}:{order_id}:history"
+
+
+def order_deliveries(storefront_id: str, order_id: str) -> str:
+    """Hash webhook-id -> the response first given, for replays (kept with the order)."""
+    return f"{MONEY}:order:{storefront_id}:{order_id}:deliveries"
+
+
+def orders() -> str:
+    """Sorted set of ``<storefront>:<order>`` by arrival (ms)."""
+    return f"{MONEY}:orders"
+
+
+def link_money(link_id: str) -> str:
+    """Hash of a link's order figures: orders, gmv, commission."""
+    return f"{MONEY}:link:{link_id}"
+
+
+def product_sales(product_id: str) -> str:
+    """Hash of a product's attributed sales (orders, gmv), for sorting the library."""
+    return f"{MONEY}:product:{product_id}"
+
+
+def periods() -> str:
+    """Hash period -> "closed" for each closed period (absent: open)."""
+    return f"{MONEY}:periods"
+
+
+def period_versions() -> str:
+    """Hash period -> count of writes to its aggregates; closing checks it did not move."""
+    return f"{MONEY}:period-versions"
+
+
+def period_lines(period: str) -> str:
+    """Hash ``<account>|<channel>|<creator or *>|<metric>`` -> integer, a period's lines."""
+    return f"{MONEY}:period:{period}:lines"
+
+
+def period_adjustments(period: str) -> str:
+    """Like ``period_lines``, for adjustment lines (changes to closed periods)."""
+    return f"{MONEY}:period:{period}:adjustments"
+
+
+def period_adjusted_orders(period: str) -> str:
+    """Set of ``<account>|<channel>|<storefront>:<order>``: orders adjustment lines name."""
+    return f"{MONEY}:period:{period}:adjusted-orders"
+
+
+def period_ad_spend(period: str) -> str:
+    """Hash account -> ad spend (minor units) recorded for the period."""
+    return f"{MONEY}:period:{period}:ad-spend"
+
+
+def period_statement(period: str) -> str:
+    """The frozen statement document of a closed period (JSON)."""
+    return f"{MONEY}:period:{period}:statement"
 
 
 # -- service state -------------------------------------------------------------

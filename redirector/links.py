@@ -91,11 +91,15 @@ def create_link(
     return link_id
 
 
-def _stats(raw: dict[str, str]) -> dict[str, int]:
-    return {name: int(raw.get(name, 0)) for name in STAT_FIELDS}
+def _stats(clicks: dict[str, str], money: dict[str, str]) -> dict[str, int]:
+    # Click counters live in the link's slot, order figures in the money slot.
+    merged = {**clicks, **money}
+    return {name: int(merged.get(name, 0)) for name in STAT_FIELDS}
 
 
-def _link_json(link_id: str, data: dict[str, str], stats: dict[str, str]) -> dict[str, Any]:
+def _link_json(
+    link_id: str, data: dict[str, str], stats: dict[str, str], money: dict[str, str]
+) -> dict[str, Any]:
     return {
         "id": link_id,
         "creator_id": data["creator_id"],
@@ -107,7 +111,7 @@ def _link_json(link_id: str, data: dict[str, str], stats: dict[str, str]) -> dic
         "created_at": int(data["created_at"]),
         "active": data["active"] == "1",
         "product_active": data["product_active"] == "1",
-        "stats": _stats(stats),
+        "stats": _stats(stats, money),
     }
 
 
@@ -117,12 +121,13 @@ def get_link(r: redis.Redis, link_id: str, *, creator_id: str | None = None) -> 
     pipe = r.pipeline(transaction=False)
     pipe.hgetall(keys.link(link_id))
     pipe.hgetall(keys.link_stats(link_id))
-    data, stats = pipe.execute()
+    pipe.hgetall(keys.link_money(link_id))
+    data, stats, money = pipe.execute()
     if not data or "creator_id" not in data:
         raise NotFound(f"link {link_id!r} not found")
     if creator_id is not None and data["creator_id"] != creator_id:
         raise NotFound(f"link {link_id!r} not found")
-    return _link_json(link_id, data, stats)
+    return _link_json(link_id, data, stats, money)
 
 
 def list_links(
@@ -135,8 +140,12 @@ def list_links(
     for link_id in link_ids:
         pipe.hgetall(keys.link(link_id))
         pipe.hgetall(keys.link_stats(link_id))
+        pipe.hgetall(keys.link_money(link_id))
     raw = pipe.execute()
-    return [_link_json(lid, raw[2 * i], raw[2 * i + 1]) for i, lid in enumerate(link_ids)]
+    return [
+        _link_json(lid, raw[3 * i], raw[3 * i + 1], raw[3 * i + 2])
+        for i, lid in enumerate(link_ids)
+    ]
 
 
 def daily_series(r: redis.Redis, link_id: str) -> list[dict[str, Any]]:
@@ -155,7 +164,10 @@ def disable_link(
     r: redis.Redis, link_id: str, *, creator_id: str | None = None, now_ms: int
 ) -> dict[str, Any]:
     get_link(r, link_id, creator_id=creator_id)
-    r.hset(keys.link(link_id), mapping={"active": "0", "disabled_at": now_ms})
+    pipe = r.pipeline()  # again later changes nothing: the first disabling time stays
+    pipe.hset(keys.link(link_id), "active", "0")
+    pipe.hsetnx(keys.link(link_id), "disabled_at", now_ms)
+    pipe.execute()
     return get_link(r, link_id)
 
 

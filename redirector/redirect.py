@@ -25,7 +25,6 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -106,13 +105,15 @@ def _cookie_value(environ: dict[str, Any]) -> str | None:
     header = environ.get("HTTP_COOKIE")
     if not header or DEVICE_COOKIE not in header:
         return None
-    cookie: SimpleCookie = SimpleCookie()
-    try:
-        cookie.load(header)
-    except Exception:  # a malformed Cookie header is the client's problem, not a 500
-        return None
-    morsel = cookie.get(DEVICE_COOKIE)
-    return morsel.value if morsel else None
+    # Split by hand rather than with SimpleCookie, which stops at the first
+    # cookie it cannot parse (a JSON value, a space, UTF-8 bytes), so another
+    # site cookie sent before ours would cost the device its id. The first
+    # one wins, as browsers send the most specific path first.
+    for pair in header.split(";"):
+        name, equals, value = pair.partition("=")
+        if equals and name.strip() == DEVICE_COOKIE:
+            return value.strip().strip('"')
+    return None
 
 
 def _referrer_host(environ: dict[str, Any]) -> str:

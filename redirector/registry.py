@@ -170,7 +170,7 @@ class Storefront:
     name: str
     hosts: list[str]
     click_param: str
-    signing_secrets: list[str]  # newest first; all verify
+    signing_secrets: list[dict[str, Any]]  # newest first: {"secret", "until" (ms or None)}
     created_at: int
 
     def to_json(self) -> dict[str, Any]:
@@ -246,7 +246,7 @@ def put_storefront(
                 "name": name,
                 "hosts": json.dumps(hosts),
                 "click_param": click_param or DEFAULT_CLICK_PARAM,
-                "signing_secrets": json.dumps([secret]),
+                "signing_secrets": json.dumps([{"secret": secret, "until": None}]),
             },
         )
         r.sadd(keys.storefronts(), storefront_id)
@@ -271,6 +271,45 @@ def list_storefronts(r: redis.Redis) -> list[Storefront]:
     return [get_storefront(r, sid) for sid in sorted(r.smembers(keys.storefronts()))]
 
 
+def valid_signing_secrets(r: redis.Redis, storefront_id: str, now_ms: int) -> list[str]:
+    """The secrets a callback may be signed with now: the current one, and the
+    previous ones until their grace period ends."""
+    storefront = get_storefront(r, storefront_id)
+    return [
+        s["secret"] for s in storefront.signing_secrets if s["until"] is None or now_ms < s["until"]
+    ]
+
+
+def rotate_signing_secret(
+    r: redis.Redis, storefront_id: str, grace_seconds: int, now_ms: int
+) -> tuple[str, int]:
+    """A new secret signs from now on; the old ones verify until ``now + grace``.
+    Answers (new secret, end of the grace period in ms)."""
+    key = keys.storefront(storefront_id)
+    secret = webhooks.new_secret()
+    until = now_ms + grace_seconds * 1000
+    with r.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                raw = pipe.hget(key, "signing_secrets")
+                if raw is None:
+                    raise NotFound(f"storefront {storefront_id!r} not found")
+                kept = [
+                    {"secret": s["secret"], "until": min(until, s["until"] or until)}
+                    for s in json.loads(raw)
+                    if s["until"] is None or s["until"] > now_ms
+                ]
+                pipe.multi()
+                pipe.hset(
+                    key, "signing_secrets", json.dumps([{"secret": secret, "until": None}, *kept])
+                )
+                pipe.execute()
+                return secret, until
+            except redis.WatchError:
+                continue
+
+
 # -- products ---------------------------------------------------------------------
 
 
@@ -285,8 +324,10 @@ def check_destination(field: str, url: str, storefront: Storefront, *, web: bool
         raise InvalidField.one(field, "must be an http or https URL")
     if not scheme or scheme in FORBIDDEN_SCHEMES:
         raise InvalidField.one(field, f"scheme {scheme!r} is not allowed")
-    if any(c in url for c in "\r\n\t ") or any(ord(c) < 32 for c in url):
-        raise InvalidField.one(field, "must not contain spaces or control characters")
+    # A backslash is a "/" to browsers but not to urlsplit: "https://evil\@shop/" goes
+    # to evil while urlsplit reads host "shop".
+    if any(c in url for c in "\\ \x7f") or any(ord(c) < 32 for c in url):
+        raise InvalidField.one(field, "must not contain spaces, backslashes or control characters")
     if not host_allowed(host, storefront.hosts):
         raise InvalidField.one(
             field, f"host {host!r} is not one of storefront {storefront.id!r}'s hosts"

@@ -65,17 +65,19 @@ def validation_error(exc: ValidationError) -> Response:
     else:
         from ..errors import InvalidField
 
-        fields = [
-            {
-                "field": ".".join(str(p) for p in e["loc"]) or "body",
-                "message": e["msg"],
-            }
-            for e in errors
-        ]
+        fields = [{"field": _field_name(e["loc"]), "message": e["msg"]} for e in errors]
         error = InvalidField("invalid " + ", ".join(f["field"] for f in fields), fields)
     response, status = error_response(error)
     response.status_code = status
     return response
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """``hosts[1]``, ``a.b``: list positions in brackets, as the domain rules name them."""
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name or "body"
 
 
 def _bad_json(message: str = "the body is not valid JSON") -> RedirectorError:
@@ -85,9 +87,10 @@ def _bad_json(message: str = "the body is not valid JSON") -> RedirectorError:
 
 
 def init_app(app: Flask) -> None:
-    from . import links, registry, service
+    from . import links, orders, registry, service
 
     app.register_api(registry.bp)  # type: ignore[attr-defined]
+    app.register_api(orders.bp)  # type: ignore[attr-defined]
     app.register_api(links.bp)  # type: ignore[attr-defined]
     app.register_api(service.bp)  # type: ignore[attr-defined]
 
@@ -111,6 +114,13 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start_timer() -> None:
         g.started = time.perf_counter()
+
+    @app.before_request
+    def _json_string_body() -> None:
+        # flask-openapi3 parses a JSON string body as JSON a second time, so a
+        # double-encoded body would pass for an object: a body must be an object.
+        if request.path.startswith("/api/") and isinstance(request.get_json(silent=True), str):
+            raise _bad_json("the body must be a JSON object")
 
     @app.after_request
     def _observe(response: Response) -> Response:

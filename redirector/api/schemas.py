@@ -11,7 +11,9 @@ Slug = Annotated[
     Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lower-case slug, 1-64 chars"),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-LinkId = Annotated[str, Field(max_length=64)]
+# No length limit here: a malformed id names no link, and is answered 404 as one
+# (``api.links._link_id``), not 422.
+LinkId = Annotated[str, Field(description="10 letters or digits")]
 Placement = Literal["video", "article", "image", "live"]
 Timestamp = Annotated[str, Field(description="RFC 3339 time with offset")]
 
@@ -211,3 +213,100 @@ class Link(BaseModel):
 class LinkList(BaseModel):
     links: list[Link]
     next_offset: int | None
+
+
+# -- orders and clock ----------------------------------------------------------------
+
+OrderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+
+
+class OrderEventBody(Body):
+    """An order event as a storefront posts it (signed per Standard Webhooks)."""
+
+    model_config = ConfigDict(extra="forbid")
+    order_id: OrderId
+    status: Literal["paid", "confirmed", "refunded", "cancelled"]
+    amount: StrictInt = Field(ge=0, le=10**12, description="minor units (fen)")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    refunded_amount: StrictInt | None = Field(default=None, ge=0, le=10**12)
+    click_id: Annotated[str, Field(max_length=64)] | None = None
+    device_id: Annotated[str, Field(max_length=128)] | None = None
+    occurred_at: Timestamp
+
+
+class Attributed(BaseModel):
+    click_id: str
+    link_id: str
+    creator_id: str
+
+
+class OrderEventResult(BaseModel):
+    order_id: str
+    status: str
+    attributed: Attributed | None
+    commission: int
+
+
+class OrderPath(BaseModel):
+    storefront_id: Slug
+    order_id: OrderId
+
+
+class OrderAttribution(BaseModel):
+    click_id: str
+    link_id: str
+    creator_id: str
+    product_id: str
+    channel: str
+    account_id: str
+    account_type: str
+    by: str
+
+
+class OrderHistoryEntry(BaseModel):
+    webhook_id: str
+    status: str
+    amount: int
+    refunded_amount: int | None
+    occurred_at: Timestamp
+    received_at: Timestamp
+    click_id: str | None
+    device_id: str | None
+    applied: bool
+
+
+class OrderRecord(BaseModel):
+    storefront_id: str
+    order_id: str
+    status: str
+    amount: int
+    refunded_amount: int
+    currency: str
+    paid_at: Timestamp | None
+    confirmed_at: Timestamp | None
+    refunded_at: Timestamp | None
+    cancelled_at: Timestamp | None
+    attributed: OrderAttribution | None
+    commission_rate_bps: int | None
+    commission: int
+    settled_period: str | None
+    history: list[OrderHistoryEntry]
+
+
+class SecretRotationBody(Body):
+    grace_seconds: StrictInt = Field(
+        default=86400, ge=0, le=30 * 86400, description="how long the old secret still verifies"
+    )
+
+
+class SecretRotation(BaseModel):
+    signing_secret: str
+    previous_valid_until: Timestamp
+
+
+class ClockBody(Body):
+    now: Timestamp
+
+
+class ClockState(BaseModel):
+    now: Timestamp

@@ -1,0 +1,155 @@
+"""Order callbacks from storefronts, order lookup, secret rotation, and the mock clock."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import ValidationError
+
+from .. import orders, registry, webhooks
+from ..app import services
+from ..clock import MockClock, ms_from_datetime, utc_from_ms
+from ..errors import BadRequest, InvalidField, NotFound, Unauthorized
+from . import ok, schemas, validation_error
+from .auth import ADMIN, BEARER, require
+
+bp = APIBlueprint("orders", __name__, url_prefix="/api/v1")
+tag = Tag(name="orders")
+clock_tag = Tag(name="clock")
+ERRORS: dict[Any, Any] = {s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 503)}
+SIGNED_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "Signed per Standard Webhooks: headers webhook-id, webhook-timestamp (Unix s) and "
+            "webhook-signature (v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>)."
+        ),
+        "content": {"application/json": {"schema": schemas.OrderEventBody.model_json_schema()}},
+    },
+    "parameters": [
+        {"name": h, "in": "header", "required": True, "schema": {"type": "string"}}
+        for h in ("webhook-id", "webhook-timestamp", "webhook-signature")
+    ],
+}
+
+
+@bp.post(
+    "/storefronts/<storefront_id>/orders",
+    tags=[tag],
+    responses={200: schemas.OrderEventResult, **ERRORS},
+    openapi_extensions=SIGNED_BODY,
+)
+def order_event(path: schemas.StorefrontPath) -> Any:
+    """An order event from a storefront. Applied exactly once per `webhook-id`: a
+    replay answers the first response again (header `Webhook-Replayed: true`)."""
+    svc = services()
+    now = svc.clock.now()
+    try:
+        secrets = registry.valid_signing_secrets(
+            svc.store, path.storefront_id, ms_from_datetime(now)
+        )
+    except NotFound:
+        raise NotFound(f"storefront {path.storefront_id!r} not found") from None
+    body = request.get_data()
+    try:
+        webhook_id = webhooks.verify(secrets, request.headers, body, now)
+    except webhooks.WebhookError as exc:
+        raise Unauthorized(str(exc), reason=exc.reason) from None
+
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("the body must be a JSON object")
+    try:
+        data = schemas.OrderEventBody.model_validate(payload)
+    except ValidationError as exc:
+        return validation_error(exc)
+    if data.currency != svc.settings.currency:
+        raise InvalidField.one(
+            "currency", f"this service settles in {svc.settings.currency}, not {data.currency}"
+        )
+    occurred_ms = orders.parse_time(data.occurred_at)
+    now_ms = ms_from_datetime(now)
+    if occurred_ms > now_ms + webhooks.TOLERANCE_SECONDS * 1000:
+        raise InvalidField.one("occurred_at", "is in the future")
+    event = orders.OrderEvent(
+        webhook_id=webhook_id,
+        order_id=data.order_id,
+        status=data.status,
+        amount=data.amount,
+        currency=data.currency,
+        occurred_ms=occurred_ms,
+        received_ms=now_ms,
+        refunded_amount=data.refunded_amount,
+        click_id=data.click_id,
+        device_id=data.device_id,
+    )
+    response, replayed = orders.receive(svc, path.storefront_id, event)
+    answer, status = ok(response)
+    if replayed:
+        answer.headers["Webhook-Replayed"] = "true"
+    return answer, status
+
+
+@bp.get(
+    "/orders/<storefront_id>/<order_id>",
+    tags=[tag],
+    security=BEARER,
+    responses={200: schemas.OrderRecord, **ERRORS},
+)
+def get_order(path: schemas.OrderPath) -> Any:
+    """An order with its attribution, commission and history of events."""
+    require(ADMIN)
+    return ok(orders.get_order(services().store, path.storefront_id, path.order_id))
+
+
+@bp.post(
+    "/storefronts/<storefront_id>/signing-secret",
+    tags=[tag],
+    security=BEARER,
+    responses={200: schemas.SecretRotation, **ERRORS},
+)
+def rotate_signing_secret(path: schemas.StorefrontPath, body: schemas.SecretRotationBody) -> Any:
+    """Rotate a storefront's signing secret: the new one is answered once; the
+    previous ones keep verifying for `grace_seconds`."""
+    require(ADMIN)
+    svc = services()
+    secret, until = registry.rotate_signing_secret(
+        svc.store, path.storefront_id, body.grace_seconds, svc.clock.now_ms()
+    )
+    return ok({"signing_secret": secret, "previous_valid_until": until})
+
+
+def _mock_clock() -> MockClock:
+    clock = services().clock
+    if not isinstance(clock, MockClock):
+        raise NotFound("the clock is real: set REDIRECTOR_CLOCK=mock to set it")
+    return clock
+
+
+@bp.get("/clock", tags=[clock_tag], security=BEARER, responses={200: schemas.ClockState, **ERRORS})
+def get_clock() -> Any:
+    """The mock clock's time (404 unless REDIRECTOR_CLOCK=mock)."""
+    clock = _mock_clock()
+    require(ADMIN)
+    return _clock_answer(clock.now_ms())
+
+
+@bp.put("/clock", tags=[clock_tag], security=BEARER, responses={200: schemas.ClockState, **ERRORS})
+def set_clock(body: schemas.ClockBody) -> Any:
+    """Set the mock clock; it stands still there, for every worker."""
+    clock = _mock_clock()
+    require(ADMIN)
+    moment = utc_from_ms(orders.parse_time(body.now, "now"))
+    return _clock_answer(ms_from_datetime(clock.set(moment)))
+
+
+def _clock_answer(now_ms: int) -> Any:
+    from . import iso
+
+    return ok({"now": iso(now_ms, services().settings.timezone)})

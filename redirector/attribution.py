@@ -1,0 +1,110 @@
+"""Attribution: which click, if any, an order is credited to. Decided once, at ``paid``.
+
+1. By ``click_id``: the order names a recorded, human click on a link to a
+   product of the same storefront, made no later than the order's
+   ``occurred_at`` and no longer ago than the link's program window.
+2. Else by ``device_id`` (the ``rd_did`` cookie as the service set it): that
+   device's latest human click inside the window, not after ``occurred_at``, on a
+   link whose product belongs to the same storefront (last click wins).
+3. Else the order is kept unattributed and earns nothing.
+
+``choose`` is the rule, pure; ``attribute`` gathers its inputs from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import redis
+
+from . import clicks, keys
+from .clicks import Click
+from .programs import Program
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A click with what the rule needs to know about its link."""
+
+    click: Click
+    storefront_id: str
+    window_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    click_id: str
+    link_id: str
+    how: str  # "click_id" | "device_id"
+
+
+def eligible(candidate: Candidate, storefront_id: str, order_ms: int) -> bool:
+    click = candidate.click
+    return (
+        not click.bot
+        and candidate.storefront_id == storefront_id
+        and click.at_ms <= order_ms
+        and order_ms - click.at_ms <= candidate.window_days * DAY_MS
+    )
+
+
+def choose(
+    storefront_id: str,
+    order_ms: int,
+    by_click: Candidate | None,
+    by_device: Iterable[Candidate],
+) -> Attribution | None:
+    """The rule. ``by_device`` must be newest first."""
+    if by_click is not None and eligible(by_click, storefront_id, order_ms):
+        return Attribution(by_click.click.id, by_click.click.link_id, "click_id")
+    for candidate in by_device:
+        if eligible(candidate, storefront_id, order_ms):
+            return Attribution(candidate.click.id, candidate.click.link_id, "device_id")
+    return None
+
+
+def attribute(
+    r: redis.Redis,
+    *,
+    storefront_id: str,
+    order_ms: int,
+    click_id: str | None,
+    device: str | None,
+    programs: Mapping[str, Program],
+    verify_device: Callable[[str], str | None],
+) -> Attribution | None:
+    """Read the candidates for an order and apply ``choose``."""
+    link_facts: dict[str, tuple[str, int] | None] = {}
+
+    def candidate(click: Click | None) -> Candidate | None:
+        if click is None:
+            return None
+        if click.link_id not in link_facts:
+            storefront, channel = r.hmget(keys.link(click.link_id), "storefront_id", "channel")
+            program = programs.get(channel or "")
+            link_facts[click.link_id] = (
+                (storefront, program.window_days) if storefront and program else None
+            )
+        facts = link_facts[click.link_id]
+        return Candidate(click, facts[0], facts[1]) if facts else None
+
+    by_click = candidate(clicks.get_click(r, click_id)) if click_id else None
+    if by_click is not None and eligible(by_click, storefront_id, order_ms):
+        return choose(storefront_id, order_ms, by_click, ())
+
+    raw_device = verify_device(device) if device else None
+    if raw_device is None:
+        return choose(storefront_id, order_ms, by_click, ())
+    longest = max((p.window_days for p in programs.values()), default=15)
+
+    def device_candidates() -> Iterable[Candidate]:
+        since = order_ms - longest * DAY_MS
+        for cid in clicks.device_click_ids(r, raw_device, since, order_ms):
+            found = candidate(clicks.get_click(r, cid))
+            if found is not None:
+                yield found
+
+    return choose(storefront_id, order_ms, by_click, device_candidates())

@@ -1,0 +1,584 @@
+"""Orders: storefront events applied exactly once, through the order lifecycle.
+
+Lifecycle (SPEC, Orders): ``paid`` → ``confirmed`` → ``refunded`` (partial
+refunds repeat; ``refunded_amount`` is cumulative, never above ``amount``, never
+going down), and ``paid`` → ``cancelled``. The same status with the same data is
+a no-op; any other move is 409 naming both states.
+
+How an event is applied:
+1. ``receive`` reads the order, its replay record for the event's
+   ``webhook-id`` and the closed periods;
+2. at ``paid`` it attributes the order (``attribution``) and snapshots the
+   product's commission rate and the creator's guide account;
+3. ``plan`` (pure) decides the new state and every figure the event moves: the
+   link's and product's order figures and the settlement aggregates;
+4. ``APPLY`` writes it all in one script, only if the order has not changed
+   since step 1 and the event was not applied meanwhile; otherwise ``receive``
+   starts again. So concurrent duplicates apply once, and concurrent different
+   events for one order apply one after the other, each seeing the last.
+
+All keys an event touches live in the ``{money}`` slot (``keys``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+
+from . import attribution, keys, registry
+from .clock import utc_from_ms
+from .errors import Conflict, InvalidField, NotFound
+from .money import commission_of
+from .periods import Period, period_of
+from .programs import Program
+from .store import Script
+
+STATUSES = ("paid", "confirmed", "refunded", "cancelled")
+NEXT: dict[str, frozenset[str]] = {
+    "none": frozenset({"paid"}),
+    "paid": frozenset({"confirmed", "cancelled"}),
+    "confirmed": frozenset({"refunded"}),
+    "refunded": frozenset({"refunded"}),
+    "cancelled": frozenset(),
+}
+MAX_ATTEMPTS = 50
+
+# KEYS[1] order hash   KEYS[2] deliveries hash (webhook-id -> first response)
+# KEYS[3..] the other keys the operations name (by index)
+# ARGV[1] webhook-id   ARGV[2] the order version the plan was made from
+# ARGV[3] the response to give this delivery and its replays
+# ARGV[4..] operations, four values each: op, key index, field, value
+#   "eq"      guard: HGET key field must equal value ("" for absent)
+#   "hset"    HSET key field value          "hincrby" HINCRBY key field value
+#   "rpush"   RPUSH key value               "sadd"    SADD key value
+#   "zadd"    ZADD key value field (score)
+# Answers {"dup", first response} for a replay, {"retry"} when the order or a
+# guard moved since the plan was made, {"ok"} once applied.
+APPLY = Script(
+    """
+local first = redis.call('HGET', KEYS[2], ARGV[1])
+if first then return {'dup', first} end
+local version = redis.call('HGET', KEYS[1], 'version') or '0'
+if version ~= ARGV[2] then return {'retry'} end
+for i = 4, #ARGV, 4 do
+  if ARGV[i] == 'eq' then
+    local held = redis.call('HGET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]) or ''
+    if held ~= ARGV[i + 3] then return {'retry'} end
+  end
+end
+for i = 4, #ARGV, 4 do
+  local op, key, f, v = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+  if op == 'hset' then redis.call('HSET', key, f, v)
+  elseif op == 'hincrby' then redis.call('HINCRBY', key, f, v)
+  elseif op == 'rpush' then redis.call('RPUSH', key, v)
+  elseif op == 'sadd' then redis.call('SADD', key, v)
+  elseif op == 'zadd' then redis.call('ZADD', key, v, f)
+  end
+end
+redis.call('HSET', KEYS[1], 'version', tonumber(version) + 1)
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return {'ok'}
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    webhook_id: str
+    order_id: str
+    status: str
+    amount: int
+    currency: str
+    occurred_ms: int
+    received_ms: int
+    refunded_amount: int | None = None
+    click_id: str | None = None
+    device_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Who an attributed order pays, fixed at ``paid``."""
+
+    click_id: str
+    link_id: str
+    creator_id: str
+    product_id: str
+    channel: str
+    account: str  # "agency:<id>" or "creator:<id>": the guide account
+    rate_bps: int
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    storefront_id: str
+    order_id: str
+    status: str
+    amount: int
+    refunded_amount: int
+    currency: str
+    version: int
+    times: dict[str, int]
+    credit: Credit | None
+    commission: int
+    settled_period: str | None
+
+    @classmethod
+    def from_hash(cls, storefront_id: str, order_id: str, data: dict[str, str]) -> Order:
+        credit = None
+        if data.get("link_id"):
+            credit = Credit(
+                click_id=data["click_id"],
+                link_id=data["link_id"],
+                creator_id=data["creator_id"],
+                product_id=data["product_id"],
+                channel=data["channel"],
+                account=data["account"],
+                rate_bps=int(data["commission_rate_bps"]),
+                how=data["attributed_by"],
+            )
+        return cls(
+            storefront_id=storefront_id,
+            order_id=order_id,
+            status=data["status"],
+            amount=int(data["amount"]),
+            refunded_amount=int(data.get("refunded_amount", 0)),
+            currency=data["currency"],
+            version=int(data.get("version", 0)),
+            times={f"{s}_at": int(data[f"{s}_at"]) for s in STATUSES if data.get(f"{s}_at")},
+            credit=credit,
+            commission=int(data.get("commission", 0)),
+            settled_period=data.get("settled_period") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementMove:
+    """Figures an event adds to one line of one period."""
+
+    period: str
+    adjustment: bool
+    account: str
+    channel: str
+    creator_id: str
+    orders: int
+    gmv: int
+    commission: int
+    order_ref: str
+
+
+@dataclass
+class Plan:
+    applied: bool
+    fields: dict[str, Any] = field(default_factory=dict)
+    link: dict[str, int] = field(default_factory=dict)
+    product: dict[str, int] = field(default_factory=dict)
+    settlement: list[SettlementMove] = field(default_factory=list)
+    open_periods: set[str] = field(default_factory=set)  # read as open; guarded
+    commission: int = 0
+    status: str = ""
+
+
+def first_open(period: Period, closed: set[str]) -> Period:
+    while str(period) in closed:
+        period = period.next()
+    return period
+
+
+def _impossible(current: str, wanted: str) -> Conflict:
+    return Conflict(
+        f"order cannot go from {current} to {wanted}",
+        current_status=current,
+        requested_status=wanted,
+    )
+
+
+def plan(
+    order: Order | None,
+    event: OrderEvent,
+    *,
+    credit: Credit | None,
+    programs: dict[str, Program] | Any,
+    tz: ZoneInfo,
+    closed: set[str],
+) -> Plan:
+    """The rule: what ``event`` does to ``order`` (None: not seen yet). Pure."""
+    current = order.status if order else "none"
+    wanted = event.status
+    refunded = event.refunded_amount
+
+    if order is not None:
+        if event.amount != order.amount:
+            raise Conflict(
+                f"amount {event.amount} differs from the order's amount {order.amount}",
+                current_status=current,
+                requested_status=wanted,
+            )
+        if event.currency != order.currency:
+            raise Conflict(f"currency {event.currency} differs from the order's {order.currency}")
+
+    if wanted == "refunded":
+        if refunded is None:
+            raise InvalidField.one("refunded_amount", "a refund needs refunded_amount")
+        if refunded > event.amount:
+            raise InvalidField.one(
+                "refunded_amount", f"{refunded} is above the order's amount {event.amount}"
+            )
+        if refunded <= 0:
+            raise InvalidField.one("refunded_amount", "a refund must refund more than 0")
+    elif refunded not in (None, 0, order.refunded_amount if order else 0):
+        raise InvalidField.one("refunded_amount", "only a refunded event may change it")
+
+    # The same status with the same data: nothing moves.
+    if order is not None and wanted == current:
+        if wanted != "refunded" or refunded == order.refunded_amount:
+            return Plan(applied=False, commission=order.commission, status=current)
+        if refunded is not None and refunded < order.refunded_amount:
+            raise Conflict(
+                f"refunded_amount cannot go down from {order.refunded_amount} to {refunded}",
+                current_status=current,
+                requested_status=wanted,
+            )
+
+    if wanted not in NEXT[current]:
+        raise _impossible(current, wanted)
+    if order is not None:
+        last = max(order.times.values())
+        if event.occurred_ms < last:
+            raise InvalidField.one(
+                "occurred_at", "is before the order's previous event: events must move forward"
+            )
+
+    p = Plan(applied=True, status=wanted)
+    p.fields[f"{wanted}_at"] = event.occurred_ms
+    p.fields["status"] = wanted
+
+    if order is None:  # paid: the order is born, attributed or not
+        p.fields.update(
+            storefront_id="",  # filled by receive
+            order_id=event.order_id,
+            amount=event.amount,
+            refunded_amount=0,
+            currency=event.currency,
+            created_at=event.received_ms,
+        )
+        if credit is None:
+            p.fields["commission"] = 0
+            return p
+        commission = commission_of(event.amount, 0, credit.rate_bps)
+        p.fields.update(
+            click_id=credit.click_id,
+            link_id=credit.link_id,
+            creator_id=credit.creator_id,
+            product_id=credit.product_id,
+            channel=credit.channel,
+            account=credit.account,
+            commission_rate_bps=credit.rate_bps,
+            attributed_by=credit.how,
+            commission=commission,
+        )
+        p.commission = commission
+        p.link = {"orders": 1, "gmv": event.amount, "commission": commission}
+        p.product = {"orders": 1, "gmv": event.amount}
+        return p
+
+    credit = order.credit
+    net_before = order.amount - order.refunded_amount
+    if credit is None:  # unattributed: only the status and its time move
+        if wanted == "refunded":
+            p.fields["refunded_amount"] = refunded
+        return p
+    program = programs[credit.channel]
+
+    if wanted == "confirmed":
+        p.commission = order.commission
+        settle = first_open(
+            period_of(utc_from_ms(event.occurred_ms), tz, program.holding_days), closed
+        )
+        p.fields["settled_period"] = str(settle)
+        p.open_periods.add(str(settle))
+        p.settlement.append(
+            SettlementMove(
+                str(settle),
+                False,
+                credit.account,
+                credit.channel,
+                credit.creator_id,
+                1,
+                net_before,
+                order.commission,
+                f"{order.storefront_id}:{order.order_id}",
+            )
+        )
+        return p
+
+    if wanted == "cancelled":
+        p.fields["commission"] = 0
+        p.link = {"orders": -1, "gmv": -net_before, "commission": -order.commission}
+        p.product = {"orders": -1, "gmv": -net_before}
+        return p
+
+    # refunded, more than before
+    assert refunded is not None
+    commission = commission_of(order.amount, refunded, credit.rate_bps)
+    d_gmv = -(refunded - order.refunded_amount)
+    d_commission = commission - order.commission
+    p.fields.update(refunded_amount=refunded, commission=commission)
+    p.commission = commission
+    p.link = {"gmv": d_gmv, "commission": d_commission}
+    p.product = {"gmv": d_gmv}
+    settled = order.settled_period
+    if settled is not None and settled not in closed:
+        p.open_periods.add(settled)
+        p.settlement.append(
+            SettlementMove(
+                settled,
+                False,
+                credit.account,
+                credit.channel,
+                credit.creator_id,
+                0,
+                d_gmv,
+                d_commission,
+                f"{order.storefront_id}:{order.order_id}",
+            )
+        )
+    elif settled is not None:
+        target = first_open(period_of(utc_from_ms(event.occurred_ms), tz), closed)
+        p.open_periods.add(str(target))
+        p.settlement.append(
+            SettlementMove(
+                str(target),
+                True,
+                credit.account,
+                credit.channel,
+                credit.creator_id,
+                0,
+                d_gmv,
+                d_commission,
+                f"{order.storefront_id}:{order.order_id}",
+            )
+        )
+    return p
+
+
+def line_field(account: str, channel: str, creator: str, metric: str) -> str:
+    return f"{account}|{channel}|{creator}|{metric}"
+
+
+class _Ops:
+    """Operations for ``APPLY``, with the keys they name."""
+
+    def __init__(self, order_key: str, deliveries_key: str) -> None:
+        self.keys = [order_key, deliveries_key]
+        self.args: list[Any] = []
+
+    def _index(self, key: str) -> int:
+        if key not in self.keys:
+            self.keys.append(key)
+        return self.keys.index(key) + 1
+
+    def add(self, op: str, key: str, name: Any = "", value: Any = "") -> None:
+        self.args += [op, self._index(key), name, value]
+
+
+def _response(order_id: str, status: str, credit: Credit | None, commission: int) -> dict:
+    return {
+        "order_id": order_id,
+        "status": status,
+        "attributed": (
+            {
+                "click_id": credit.click_id,
+                "link_id": credit.link_id,
+                "creator_id": credit.creator_id,
+            }
+            if credit
+            else None
+        ),
+        "commission": commission,
+    }
+
+
+def _credit_for(r: redis.Redis, found: attribution.Attribution, programs: Any) -> Credit | None:
+    link = r.hgetall(keys.link(found.link_id))
+    if not link:
+        return None
+    creator = r.hgetall(keys.creator(link["creator_id"]))
+    agency = creator.get("agency_id") if creator else None
+    rate = r.hget(keys.product(link["product_id"]), "commission_rate_bps")
+    if rate is None or link["channel"] not in programs:
+        return None
+    return Credit(
+        click_id=found.click_id,
+        link_id=found.link_id,
+        creator_id=link["creator_id"],
+        product_id=link["product_id"],
+        channel=link["channel"],
+        account=f"agency:{agency}" if agency else f"creator:{link['creator_id']}",
+        rate_bps=int(rate),
+        how=found.how,
+    )
+
+
+def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool]:
+    """Apply a verified event exactly once; answers (response, replayed)."""
+    r = svc.store
+    settings = svc.settings
+    order_key = keys.order(storefront_id, event.order_id)
+    deliveries_key = keys.order_deliveries(storefront_id, event.order_id)
+    for _ in range(MAX_ATTEMPTS):
+        pipe = r.pipeline(transaction=False)
+        pipe.hgetall(order_key)
+        pipe.hget(deliveries_key, event.webhook_id)
+        pipe.hgetall(keys.periods())
+        data, first, period_states = pipe.execute()
+        if first is not None:
+            return json.loads(first), True
+        order = Order.from_hash(storefront_id, event.order_id, data) if data else None
+        closed = {p for p, state in period_states.items() if state == "closed"}
+
+        credit = None
+        if order is None and event.status == "paid":
+            found = attribution.attribute(
+                r,
+                storefront_id=storefront_id,
+                order_ms=event.occurred_ms,
+                click_id=event.click_id,
+                device=event.device_id,
+                programs=settings.programs,
+                verify_device=svc.devices.verify,
+            )
+            credit = _credit_for(r, found, settings.programs) if found else None
+
+        p = plan(
+            order,
+            event,
+            credit=credit,
+            programs=settings.programs,
+            tz=settings.timezone,
+            closed=closed,
+        )
+        effective_credit = credit if order is None else order.credit
+        response = _response(event.order_id, p.status, effective_credit, p.commission)
+
+        ops = _Ops(order_key, deliveries_key)
+        history = {
+            "webhook_id": event.webhook_id,
+            "status": event.status,
+            "amount": event.amount,
+            "refunded_amount": event.refunded_amount,
+            "occurred_at": event.occurred_ms,
+            "received_at": event.received_ms,
+            "click_id": event.click_id,
+            "device_id": event.device_id,
+            "applied": p.applied,
+        }
+        ops.add("rpush", keys.order_history(storefront_id, event.order_id), "", json.dumps(history))
+        if p.applied:
+            if order is None:
+                p.fields["storefront_id"] = storefront_id
+                ops.add(
+                    "zadd", keys.orders(), f"{storefront_id}:{event.order_id}", event.received_ms
+                )
+            for name, value in p.fields.items():
+                ops.add("hset", order_key, name, value)
+            target = effective_credit
+            if target is not None:
+                for name, delta in p.link.items():
+                    ops.add("hincrby", keys.link_money(target.link_id), name, delta)
+                for name, delta in p.product.items():
+                    ops.add("hincrby", keys.product_sales(target.product_id), name, delta)
+            for period in p.open_periods:
+                ops.add("eq", keys.periods(), period, "")
+            for move in p.settlement:
+                where = (
+                    keys.period_adjustments(move.period)
+                    if move.adjustment
+                    else keys.period_lines(move.period)
+                )
+                for creator in ("*", move.creator_id):
+                    for metric in ("orders", "gmv", "commission"):
+                        ops.add(
+                            "hincrby",
+                            where,
+                            line_field(move.account, move.channel, creator, metric),
+                            getattr(move, metric),
+                        )
+                if move.adjustment:
+                    ops.add(
+                        "sadd",
+                        keys.period_adjusted_orders(move.period),
+                        "",
+                        f"{move.account}|{move.channel}|{move.order_ref}",
+                    )
+                ops.add("hincrby", keys.period_versions(), move.period, 1)
+        answer = APPLY(
+            r,
+            ops.keys,
+            [event.webhook_id, order.version if order else 0, json.dumps(response), *ops.args],
+        )
+        if answer[0] == "ok":
+            return response, False
+        if answer[0] == "dup":
+            return json.loads(answer[1]), True
+    raise Conflict("the order is changing too fast; retry the event")
+
+
+def get_order(r: redis.Redis, storefront_id: str, order_id: str) -> dict[str, Any]:
+    pipe = r.pipeline(transaction=False)
+    pipe.hgetall(keys.order(storefront_id, order_id))
+    pipe.lrange(keys.order_history(storefront_id, order_id), 0, -1)
+    data, history = pipe.execute()
+    if not data:
+        raise NotFound(f"order {order_id!r} of storefront {storefront_id!r} not found")
+    order = Order.from_hash(storefront_id, order_id, data)
+    credit = order.credit
+    return {
+        "storefront_id": storefront_id,
+        "order_id": order_id,
+        "status": order.status,
+        "amount": order.amount,
+        "refunded_amount": order.refunded_amount,
+        "currency": order.currency,
+        **{f"{s}_at": order.times.get(f"{s}_at") for s in STATUSES},
+        "attributed": (
+            {
+                "click_id": credit.click_id,
+                "link_id": credit.link_id,
+                "creator_id": credit.creator_id,
+                "product_id": credit.product_id,
+                "channel": credit.channel,
+                "account_id": credit.account.split(":", 1)[1],
+                "account_type": credit.account.split(":", 1)[0],
+                "by": credit.how,
+            }
+            if credit
+            else None
+        ),
+        "commission_rate_bps": credit.rate_bps if credit else None,
+        "commission": order.commission,
+        "settled_period": order.settled_period,
+        "history": [json.loads(entry) for entry in history],
+    }
+
+
+def storefront_secrets(r: redis.Redis, storefront_id: str, now_ms: int) -> list[str]:
+    """The secrets a callback of this storefront may be signed with right now."""
+    return registry.valid_signing_secrets(r, storefront_id, now_ms)
+
+
+def parse_time(value: str, field_name: str = "occurred_at") -> int:
+    """RFC 3339 with an offset -> ms since the epoch; naive times are refused."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, AttributeError) as exc:
+        raise InvalidField.one(field_name, f"{value!r} is not an RFC 3339 time") from exc
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidField.one(field_name, "must carry a time-zone offset, e.g. +08:00")
+    return round(moment.astimezone(UTC).timestamp() * 1000)
