@@ -116,5 +116,31 @@ def serve(host: str, port: int) -> None:
     run_gunicorn(settings, options)
 
 
+@main.command()
+@click.argument("period")
+def reconcile(period: str) -> None:
+    """Recompute PERIOD (YYYY-MM) from the order records and report any
+    difference from the stored aggregates (exit 1 if there is one)."""
+    from . import settlement
+    from .app import create_app, services
+    from .periods import Period
+
+    try:
+        settings = Settings.from_env()
+        parsed = Period.parse(period)
+    except (ConfigError, ValueError) as exc:
+        click.echo(f"redirector: {exc}", err=True)
+        sys.exit(2)
+    app = create_app(settings)
+    with app.app_context():
+        differences = settlement.reconcile(services(), parsed)
+    if not differences:
+        click.echo(f"{parsed}: the aggregates equal a recomputation from the orders")
+        return
+    for d in differences:
+        click.echo(f"{parsed} {d.where} {d.field}: stored {d.stored}, recomputed {d.recomputed}")
+    sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -166,8 +166,13 @@ def product_sales(product_id: str) -> str:
     return f"{MONEY}:product:{product_id}"
 
 
+def money_sequence() -> str:
+    """Counter ordering every applied order event and every period closing."""
+    return f"{MONEY}:sequence"
+
+
 def periods() -> str:
-    """Hash period -> "closed" for each closed period (absent: open)."""
+    """Hash period -> ``<closed at ms>:<sequence>``; a period absent here is open."""
     return f"{MONEY}:periods"
 
 

@@ -49,13 +49,14 @@ NEXT: dict[str, frozenset[str]] = {
 MAX_ATTEMPTS = 50
 
 # KEYS[1] order hash   KEYS[2] deliveries hash (webhook-id -> first response)
-# KEYS[3..] the other keys the operations name (by index)
+# KEYS[3] the money sequence counter
+# KEYS[4..] the other keys the operations name (by index)
 # ARGV[1] webhook-id   ARGV[2] the order version the plan was made from
 # ARGV[3] the response to give this delivery and its replays
 # ARGV[4..] operations, four values each: op, key index, field, value
 #   "eq"      guard: HGET key field must equal value ("" for absent)
 #   "hset"    HSET key field value          "hincrby" HINCRBY key field value
-#   "rpush"   RPUSH key value               "sadd"    SADD key value
+#   "rpush"   RPUSH key "<sequence> <value>"  "sadd"    SADD key value
 #   "zadd"    ZADD key value field (score)
 # Answers {"dup", first response} for a replay, {"retry"} when the order or a
 # guard moved since the plan was made, {"ok"} once applied.
@@ -71,11 +72,12 @@ for i = 4, #ARGV, 4 do
     if held ~= ARGV[i + 3] then return {'retry'} end
   end
 end
+local seq = redis.call('INCR', KEYS[3])
 for i = 4, #ARGV, 4 do
   local op, key, f, v = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
   if op == 'hset' then redis.call('HSET', key, f, v)
   elseif op == 'hincrby' then redis.call('HINCRBY', key, f, v)
-  elseif op == 'rpush' then redis.call('RPUSH', key, v)
+  elseif op == 'rpush' then redis.call('RPUSH', key, seq .. ' ' .. v)
   elseif op == 'sadd' then redis.call('SADD', key, v)
   elseif op == 'zadd' then redis.call('ZADD', key, v, f)
   end
@@ -376,7 +378,7 @@ class _Ops:
     """Operations for ``APPLY``, with the keys they name."""
 
     def __init__(self, order_key: str, deliveries_key: str) -> None:
-        self.keys = [order_key, deliveries_key]
+        self.keys = [order_key, deliveries_key, keys.money_sequence()]
         self.args: list[Any] = []
 
     def _index(self, key: str) -> int:
@@ -441,7 +443,7 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
         if first is not None:
             return json.loads(first), True
         order = Order.from_hash(storefront_id, event.order_id, data) if data else None
-        closed = {p for p, state in period_states.items() if state == "closed"}
+        closed = set(period_states)  # field present: closed (value: when)
 
         credit = None
         if order is None and event.status == "paid":
@@ -564,7 +566,7 @@ def get_order(r: redis.Redis, storefront_id: str, order_id: str) -> dict[str, An
         "commission_rate_bps": credit.rate_bps if credit else None,
         "commission": order.commission,
         "settled_period": order.settled_period,
-        "history": [json.loads(entry) for entry in history],
+        "history": [json.loads(entry.split(" ", 1)[1]) for entry in history],
     }
 
 

@@ -87,10 +87,11 @@ def _bad_json(message: str = "the body is not valid JSON") -> RedirectorError:
 
 
 def init_app(app: Flask) -> None:
-    from . import links, orders, registry, service
+    from . import links, orders, registry, service, settlement
 
     app.register_api(registry.bp)  # type: ignore[attr-defined]
     app.register_api(orders.bp)  # type: ignore[attr-defined]
+    app.register_api(settlement.bp)  # type: ignore[attr-defined]
     app.register_api(links.bp)  # type: ignore[attr-defined]
     app.register_api(service.bp)  # type: ignore[attr-defined]
 

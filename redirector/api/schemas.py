@@ -310,3 +310,94 @@ class ClockBody(Body):
 
 class ClockState(BaseModel):
     now: Timestamp
+
+
+# -- settlement ------------------------------------------------------------------------
+
+
+class PeriodPath(BaseModel):
+    period: Annotated[str, Field(max_length=16, description="YYYY-MM")]
+
+
+class AdSpendPath(BaseModel):
+    period: Annotated[str, Field(max_length=16, description="YYYY-MM")]
+    account_id: Slug
+
+
+class StatementQuery(BaseModel):
+    format: Literal["json", "csv"] = "json"
+
+
+class EarningsQuery(BaseModel):
+    period: (
+        Annotated[str, Field(max_length=16, description="YYYY-MM; default the current")] | None
+    ) = None
+
+
+class AdSpendBody(Body):
+    amount: StrictInt = Field(ge=0, le=10**12, description="minor units (fen)")
+
+
+class AdSpend(BaseModel):
+    period: str
+    account_id: str
+    account_type: str
+    amount: int
+
+
+class CreatorPart(BaseModel):
+    creator_id: str
+    orders: int
+    gmv: int
+    commission: int
+
+
+class Figures(BaseModel):
+    orders: int
+    gmv: int
+    commission: int
+    network: int
+    platform: int
+    guide: int
+    ad_spend: int
+    ad_rebate: int
+    platform_net: int
+    guide_payable: int
+
+
+class StatementLine(Figures):
+    account_id: str
+    account_type: Literal["agency", "creator"]
+    channel: str
+    creators: list[CreatorPart]
+    adjustment: bool | None = None
+    order_ids: list[str] | None = None
+
+
+class Statement(BaseModel):
+    period: str
+    status: Literal["open", "closed"]
+    currency: str
+    timezone: str
+    totals: Figures
+    lines: list[StatementLine]
+    closed_at: Timestamp | None = None
+
+
+class EarningsLine(BaseModel):
+    account_id: str
+    channel: str
+    orders: int
+    gmv: int
+    commission: int
+    adjustment: bool | None = None
+
+
+class Earnings(BaseModel):
+    creator_id: str
+    period: str
+    status: str
+    orders: int
+    gmv: int
+    commission: int
+    lines: list[EarningsLine]

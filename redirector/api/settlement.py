@@ -1,0 +1,94 @@
+"""Settlement endpoints: statements (JSON and CSV), closing, ad spend, creator earnings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import registry, settlement
+from ..app import services
+from ..errors import Forbidden
+from ..periods import period_of
+from . import ok, schemas
+from .auth import ADMIN, BEARER, CREATOR, require
+
+bp = APIBlueprint("settlement", __name__, url_prefix="/api/v1")
+tag = Tag(name="settlement")
+ERRORS: dict[Any, Any] = {s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422)}
+
+
+def _period(text: str) -> Any:
+    svc = services()
+    return settlement.parse_period(text, svc.clock.now(), svc.settings.timezone)
+
+
+@bp.get(
+    "/settlements/<period>",
+    tags=[tag],
+    security=BEARER,
+    responses={200: schemas.Statement, **ERRORS},
+)
+def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> Any:
+    """A period's statement: lines per guide account and channel, split three ways.
+
+    `?format=csv` answers CSV with a header row and a labelled totals row."""
+    require(ADMIN)
+    doc = settlement.statement(services(), _period(path.period))
+    if query.format == "csv":
+        return Response(
+            settlement.to_csv(doc),
+            content_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="statement-{doc["period"]}.csv"'
+            },
+        )
+    return ok(doc)
+
+
+@bp.post(
+    "/settlements/<period>/close",
+    tags=[tag],
+    security=BEARER,
+    responses={200: schemas.Statement, **ERRORS},
+)
+def close_period(path: schemas.PeriodPath) -> Any:
+    """Close an ended period: its statement is frozen from now on."""
+    require(ADMIN)
+    return ok(settlement.close(services(), _period(path.period)))
+
+
+@bp.put(
+    "/ad-spend/<period>/<account_id>",
+    tags=[tag],
+    security=BEARER,
+    responses={200: schemas.AdSpend, **ERRORS},
+)
+def put_ad_spend(path: schemas.AdSpendPath, body: schemas.AdSpendBody) -> Any:
+    """Record a guide account's ad spend for a period (replaces the figure).
+
+    It offsets the platform share of the account's lines."""
+    require(ADMIN)
+    return ok(
+        settlement.put_ad_spend(services(), _period(path.period), path.account_id, body.amount)
+    )
+
+
+@bp.get(
+    "/creators/<creator_id>/earnings",
+    tags=[tag],
+    security=BEARER,
+    responses={200: schemas.Earnings, **ERRORS},
+)
+def creator_earnings(path: schemas.CreatorPath, query: schemas.EarningsQuery) -> Any:
+    """A creator's own part of a period's statement (that creator or an admin)."""
+    principal = require(ADMIN, CREATOR)
+    if not principal.is_admin and principal.creator_id != path.creator_id:
+        raise Forbidden("a creator sees only its own earnings")
+    svc = services()
+    registry.get_creator(svc.store, path.creator_id)
+    now = svc.clock.now()
+    period = _period(query.period) if query.period else period_of(now, svc.settings.timezone)
+    doc = settlement.statement(svc, period)
+    return ok(settlement.creator_earnings(doc, path.creator_id))
