@@ -14,8 +14,10 @@ so they live in one Redis Cluster slot:
   atomically, also on a cluster. Orders are a small fraction of clicks, so one
   slot carries them easily (see docs/scaling.md).
 
-Registry records (agencies, creators, storefronts, products) are plain keys:
-they are written by admins, one key per command or per MULTI.
+- ``{registry}``: agencies, creators, API keys, storefronts, products and the
+  link indexes: small, rarely written, and written together in transactions
+  (MULTI/WATCH need one slot on a cluster). The redirect never reads them: each
+  link carries a copy of its destination.
 """
 
 from __future__ import annotations
@@ -26,55 +28,58 @@ PREFIX = "rd"
 # -- registry -----------------------------------------------------------------
 
 
+REGISTRY = f"{PREFIX}:{{registry}}"
+
+
 def agency(agency_id: str) -> str:
-    return f"{PREFIX}:agency:{agency_id}"
+    return f"{REGISTRY}:agency:{agency_id}"
 
 
 def agencies() -> str:
-    return f"{PREFIX}:agencies"
+    return f"{REGISTRY}:agencies"
 
 
 def creator(creator_id: str) -> str:
-    return f"{PREFIX}:creator:{creator_id}"
+    return f"{REGISTRY}:creator:{creator_id}"
 
 
 def creators() -> str:
-    return f"{PREFIX}:creators"
+    return f"{REGISTRY}:creators"
 
 
 def creator_links(creator_id: str) -> str:
     """Sorted set of the creator's link ids, scored by creation time (ms)."""
-    return f"{PREFIX}:creator:{creator_id}:links"
+    return f"{REGISTRY}:creator:{creator_id}:links"
 
 
 def api_key(key_hash: str) -> str:
     """SHA-256 of an API key -> creator id (the key itself is never stored)."""
-    return f"{PREFIX}:apikey:{key_hash}"
+    return f"{REGISTRY}:apikey:{key_hash}"
 
 
 def storefront(storefront_id: str) -> str:
-    return f"{PREFIX}:storefront:{storefront_id}"
+    return f"{REGISTRY}:storefront:{storefront_id}"
 
 
 def storefronts() -> str:
-    return f"{PREFIX}:storefronts"
+    return f"{REGISTRY}:storefronts"
 
 
 def storefront_products(storefront_id: str) -> str:
-    return f"{PREFIX}:storefront:{storefront_id}:products"
+    return f"{REGISTRY}:storefront:{storefront_id}:products"
 
 
 def product(product_id: str) -> str:
-    return f"{PREFIX}:product:{product_id}"
+    return f"{REGISTRY}:product:{product_id}"
 
 
 def products() -> str:
-    return f"{PREFIX}:products"
+    return f"{REGISTRY}:products"
 
 
 def product_links(product_id: str) -> str:
     """Set of the link ids made for a product (their destination copies follow it)."""
-    return f"{PREFIX}:product:{product_id}:links"
+    return f"{REGISTRY}:product:{product_id}:links"
 
 
 # -- links and clicks ({l:<id>} slot) ------------------------------------------
@@ -90,7 +95,7 @@ def link(link_id: str) -> str:
 
 def links() -> str:
     """Sorted set of every link id, scored by creation time (ms)."""
-    return f"{PREFIX}:links"
+    return f"{REGISTRY}:links"
 
 
 def link_stats(link_id: str) -> str:

@@ -324,6 +324,9 @@ def check_destination(field: str, url: str, storefront: Storefront, *, web: bool
         raise InvalidField.one(field, "must be an http or https URL")
     if not scheme or scheme in FORBIDDEN_SCHEMES:
         raise InvalidField.one(field, f"scheme {scheme!r} is not allowed")
+    if not url.isascii():
+        # Headers are Latin-1 on the wire; a Location must be percent-encoded.
+        raise InvalidField.one(field, "must be ASCII: percent-encode other characters")
     # A backslash is a "/" to browsers but not to urlsplit: "https://evil\@shop/" goes
     # to evil while urlsplit reads host "shop".
     if any(c in url for c in "\\ \x7f") or any(ord(c) < 32 for c in url):

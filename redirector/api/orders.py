@@ -13,7 +13,7 @@ from .. import orders, registry, webhooks
 from ..app import services
 from ..clock import MockClock, ms_from_datetime, utc_from_ms
 from ..errors import BadRequest, InvalidField, NotFound, Unauthorized
-from . import ok, schemas, validation_error
+from . import iso, ok, schemas, validation_error
 from .auth import ADMIN, BEARER, require
 
 bp = APIBlueprint("orders", __name__, url_prefix="/api/v1")
@@ -122,7 +122,9 @@ def rotate_signing_secret(path: schemas.StorefrontPath, body: schemas.SecretRota
     secret, until = registry.rotate_signing_secret(
         svc.store, path.storefront_id, body.grace_seconds, svc.clock.now_ms()
     )
-    return ok({"signing_secret": secret, "previous_valid_until": until})
+    # Not an ``*_at`` field, so ``ok`` would leave it in epoch ms: render it here.
+    until_text = iso(until, svc.settings.timezone)
+    return ok({"signing_secret": secret, "previous_valid_until": until_text})
 
 
 def _mock_clock() -> MockClock:
@@ -150,6 +152,4 @@ def set_clock(body: schemas.ClockBody) -> Any:
 
 
 def _clock_answer(now_ms: int) -> Any:
-    from . import iso
-
     return ok({"now": iso(now_ms, services().settings.timezone)})
