@@ -16,21 +16,17 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import redis
 
-import redis  # noqa: E402
-
-from redirector import clicks, create_app, keys  # noqa: E402
-from redirector.app import services  # noqa: E402
-from redirector.clock import MockClock, ms_from_datetime  # noqa: E402
-from redirector.config import Settings  # noqa: E402
-from redirector.orders import OrderEvent, receive  # noqa: E402
-from tests.servers import redis_server  # noqa: E402
+from redirector import clicks, create_app
+from redirector.app import services
+from redirector.clock import MockClock, ms_from_datetime
+from redirector.config import Settings
+from redirector.orders import OrderEvent, receive
+from tests.servers import redis_server
 
 ADMIN = "bench-admin-token-0123456789"
 CHANNELS = ("douyin", "kuaishou", "weibo")
