@@ -189,6 +189,9 @@ def normalize_hosts(hosts: list[str]) -> list[str]:
         h = host.strip().lower().rstrip(".")
         if not HOST.match(h):
             raise InvalidField.one(f"hosts[{i}]", f"{host!r} is not a host name")
+        if h.startswith("*.") and h.count(".") < 2:
+            # "*.com" would let a storefront send clicks to any .com site.
+            raise InvalidField.one(f"hosts[{i}]", f"{host!r}: a wildcard needs a domain under it")
         if h not in out:
             out.append(h)
     if not out:

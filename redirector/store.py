@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import NoScriptError
+from redis.retry import Retry
 
 from .config import Settings
 from .errors import ConfigError
@@ -24,6 +26,10 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
+    # The server is there but cannot take writes (maxmemory, a replica after a
+    # failover): to a client that is the same as being away for a moment.
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.OutOfMemoryError,
 )
 
 
@@ -36,8 +42,11 @@ def connect(settings: Settings) -> redis.Redis:
             settings.redis_url,
             decode_responses=True,
             socket_timeout=5,
-            socket_connect_timeout=2,
+            socket_connect_timeout=1,
             health_check_interval=30,
+            # One quick retry: a redirect or a callback waiting seconds on a dead
+            # store is worse than a prompt 503 the sender retries.
+            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
         )
     import fakeredis  # only the embedded store needs it at run time
 

@@ -23,7 +23,7 @@ ERRORS: dict[Any, Any] = {
     404: schemas.ErrorResponse,
     422: schemas.ErrorResponse,
 }
-LINK_ID = re.compile(r"^[A-Za-z0-9]{10}$")
+LINK_ID = re.compile(r"[A-Za-z0-9]{10}")
 
 
 def _with_token(link: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _owner(principal: Principal) -> str | None:
 
 def _link_id(raw: str) -> str:
     # A malformed id can name no link: same answer as an unknown one.
-    if not LINK_ID.match(raw):
+    if not LINK_ID.fullmatch(raw):
         raise NotFound(f"link {raw!r} not found")
     return raw
 

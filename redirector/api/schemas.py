@@ -401,3 +401,33 @@ class Earnings(BaseModel):
     gmv: int
     commission: int
     lines: list[EarningsLine]
+
+
+# -- leaderboard -------------------------------------------------------------------------
+
+
+class LeaderboardQuery(BaseModel):
+    period: (
+        Annotated[str, Field(max_length=16, description="YYYY-MM; default the current")] | None
+    ) = None
+    channel: (
+        Annotated[str, Field(max_length=32, description="one program's channel; default all")]
+        | None
+    ) = None
+    limit: int = Field(default=50, ge=1, le=500, description="how many entries, best first")
+
+
+class LeaderboardEntry(BaseModel):
+    rank: int = Field(description="1 for the best; no two creators share a rank")
+    creator_id: str
+    name: str
+    orders: int = Field(description="orders settled in the period")
+    gmv: int = Field(description="their net amounts (refunds taken off), minor units")
+
+
+class Leaderboard(BaseModel):
+    period: str
+    status: Literal["open", "closed"]
+    currency: str
+    channel: str | None
+    entries: list[LeaderboardEntry]

@@ -1,0 +1,37 @@
+"""The public sales leaderboard (达人销量榜): creators ranked by a period's settled GMV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import leaderboard, links
+from ..app import services
+from ..periods import period_of
+from ..settlement import parse_period
+from . import ok, schemas
+
+bp = APIBlueprint("leaderboard", __name__, url_prefix="/api/v1")
+tag = Tag(name="leaderboard")
+
+
+@bp.get(
+    "/leaderboard",
+    tags=[tag],
+    responses={200: schemas.Leaderboard, 422: schemas.ErrorResponse},
+)
+def get_leaderboard(query: schemas.LeaderboardQuery) -> Any:
+    """The sales leaderboard of a period (public, no authentication).
+
+    Creators ranked by the GMV the period's statement settles for them (net of
+    refunds, adjustment lines included), then by orders, then by creator id;
+    `channel` keeps only that channel's lines. The period defaults to the
+    current one; an unknown channel or a malformed period is 422."""
+    svc = services()
+    if query.channel is not None:
+        links.check_channel(query.channel, list(svc.settings.programs))
+    tz = svc.settings.timezone
+    now = svc.clock.now()
+    period = parse_period(query.period, now, tz) if query.period else period_of(now, tz)
+    return ok(leaderboard.ranking(svc, period, query.channel, query.limit))
