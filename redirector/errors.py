@@ -75,5 +75,12 @@ class StoreUnavailable(RedirectorError):
     code = "store_unavailable"
 
 
+class Busy(RedirectorError):
+    """Contention that a retry resolves (503 with Retry-After)."""
+
+    status = 503
+    code = "busy"
+
+
 class ConfigError(Exception):
     """A bad setting; its message is one line naming the setting."""

@@ -147,13 +147,15 @@ def order(storefront_id: str, order_id: str) -> str:
 
 
 def order_history(storefront_id: str, order_id: str) -> str:
-    """List of the events applied to an order, in arrival order (JSON each)."""
-    return f"{MONEY}:order:{storefront_id}:{order_id}:history"
+    """List of the events an order received, in arrival order (``<sequence> <JSON>``)."""
+    # A type of its own before the ids: an order id may hold ":" and must never
+    # spell another order's history.
+    return f"{MONEY}:order-history:{storefront_id}:{order_id}"
 
 
-def order_deliveries(storefront_id: str, order_id: str) -> str:
-    """Hash webhook-id -> the response first given, for replays (kept with the order)."""
-    return f"{MONEY}:order:{storefront_id}:{order_id}:deliveries"
+def delivery(storefront_id: str, webhook_id: str) -> str:
+    """The response first given to a storefront's webhook-id, for replays (expires)."""
+    return f"{MONEY}:delivery:{storefront_id}:{webhook_id}"
 
 
 def orders() -> str:

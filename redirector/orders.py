@@ -32,7 +32,7 @@ import redis
 
 from . import attribution, keys, registry
 from .clock import utc_from_ms
-from .errors import Conflict, InvalidField, NotFound
+from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import commission_of
 from .periods import Period, period_of
 from .programs import Program
@@ -47,13 +47,19 @@ NEXT: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 MAX_ATTEMPTS = 50
+# How long a webhook-id's first response is kept for replays: senders retry for
+# one to three days on common schedules; 30 days is ten times the longest. After
+# that a replay is judged again, which the lifecycle makes harmless (the same
+# status with the same data is a no-op).
+DELIVERY_RETENTION_SECONDS = 30 * 86400
 
-# KEYS[1] order hash   KEYS[2] deliveries hash (webhook-id -> first response)
+# KEYS[1] order hash   KEYS[2] this delivery's record (webhook-id -> first response)
 # KEYS[3] the money sequence counter
 # KEYS[4..] the other keys the operations name (by index)
 # ARGV[1] webhook-id   ARGV[2] the order version the plan was made from
 # ARGV[3] the response to give this delivery and its replays
-# ARGV[4..] operations, four values each: op, key index, field, value
+# ARGV[4] how long the delivery record is kept (s)
+# ARGV[5..] operations, four values each: op, key index, field, value
 #   "eq"      guard: HGET key field must equal value ("" for absent)
 #   "hset"    HSET key field value          "hincrby" HINCRBY key field value
 #   "rpush"   RPUSH key "<sequence> <value>"  "sadd"    SADD key value
@@ -62,18 +68,18 @@ MAX_ATTEMPTS = 50
 # guard moved since the plan was made, {"ok"} once applied.
 APPLY = Script(
     """
-local first = redis.call('HGET', KEYS[2], ARGV[1])
+local first = redis.call('GET', KEYS[2])
 if first then return {'dup', first} end
 local version = redis.call('HGET', KEYS[1], 'version') or '0'
 if version ~= ARGV[2] then return {'retry'} end
-for i = 4, #ARGV, 4 do
+for i = 5, #ARGV, 4 do
   if ARGV[i] == 'eq' then
     local held = redis.call('HGET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]) or ''
     if held ~= ARGV[i + 3] then return {'retry'} end
   end
 end
 local seq = redis.call('INCR', KEYS[3])
-for i = 4, #ARGV, 4 do
+for i = 5, #ARGV, 4 do
   local op, key, f, v = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
   if op == 'hset' then redis.call('HSET', key, f, v)
   elseif op == 'hincrby' then redis.call('HINCRBY', key, f, v)
@@ -83,7 +89,7 @@ for i = 4, #ARGV, 4 do
   end
 end
 redis.call('HSET', KEYS[1], 'version', tonumber(version) + 1)
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
 return {'ok'}
 """
 )
@@ -377,8 +383,8 @@ def line_field(account: str, channel: str, creator: str, metric: str) -> str:
 class _Ops:
     """Operations for ``APPLY``, with the keys they name."""
 
-    def __init__(self, order_key: str, deliveries_key: str) -> None:
-        self.keys = [order_key, deliveries_key, keys.money_sequence()]
+    def __init__(self, order_key: str, delivery_key: str) -> None:
+        self.keys = [order_key, delivery_key, keys.money_sequence()]
         self.args: list[Any] = []
 
     def _index(self, key: str) -> int:
@@ -433,11 +439,11 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
     r = svc.store
     settings = svc.settings
     order_key = keys.order(storefront_id, event.order_id)
-    deliveries_key = keys.order_deliveries(storefront_id, event.order_id)
+    delivery_key = keys.delivery(storefront_id, event.webhook_id)
     for _ in range(MAX_ATTEMPTS):
         pipe = r.pipeline(transaction=False)
         pipe.hgetall(order_key)
-        pipe.hget(deliveries_key, event.webhook_id)
+        pipe.get(delivery_key)
         pipe.hgetall(keys.periods())
         data, first, period_states = pipe.execute()
         if first is not None:
@@ -469,7 +475,7 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
         effective_credit = credit if order is None else order.credit
         response = _response(event.order_id, p.status, effective_credit, p.commission)
 
-        ops = _Ops(order_key, deliveries_key)
+        ops = _Ops(order_key, delivery_key)
         history = {
             "webhook_id": event.webhook_id,
             "status": event.status,
@@ -523,13 +529,19 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
         answer = APPLY(
             r,
             ops.keys,
-            [event.webhook_id, order.version if order else 0, json.dumps(response), *ops.args],
+            [
+                event.webhook_id,
+                order.version if order else 0,
+                json.dumps(response),
+                DELIVERY_RETENTION_SECONDS,
+                *ops.args,
+            ],
         )
         if answer[0] == "ok":
             return response, False
         if answer[0] == "dup":
             return json.loads(answer[1]), True
-    raise Conflict("the order is changing too fast; retry the event")
+    raise Busy("the order is changing too fast; retry the event shortly")
 
 
 def get_order(r: redis.Redis, storefront_id: str, order_id: str) -> dict[str, Any]:

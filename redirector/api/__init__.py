@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .. import metrics
-from ..errors import RedirectorError, StoreUnavailable
+from ..errors import Busy, RedirectorError, StoreUnavailable
 from ..store import UNAVAILABLE_ERRORS
 
 
@@ -49,7 +49,7 @@ def ok(payload: Any, status: int = 200) -> tuple[Response, int]:
 
 def error_response(error: RedirectorError) -> tuple[Response, int]:
     response = jsonify(error.to_json())
-    if isinstance(error, StoreUnavailable):
+    if isinstance(error, StoreUnavailable | Busy):
         response.headers["Retry-After"] = "5"
     return response, error.status
 
