@@ -18,6 +18,7 @@ click is found without an index.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from .links import LINK_ID_LENGTH
 from .store import Script, execute_with_scripts
 
 DAY_MS = 86_400_000
+TRIM_EVERY = 16
 RECORD_SEPARATOR = "|"
 
 # KEYS[1] link hash        KEYS[2] link stats        KEYS[3] link daily series
@@ -148,8 +150,11 @@ def record_click(
             # record and is skipped when attributing.
             dkey = keys.device_clicks(device)
             pipe.zadd(dkey, {click_id: now_ms})
-            pipe.zremrangebyscore(dkey, "-inf", now_ms - retention_seconds * 1000)
             pipe.expire(dkey, retention_seconds)
+            if secrets.randbelow(TRIM_EVERY) == 0:
+                # Trimming on one click in TRIM_EVERY keeps a busy device's index
+                # bounded without paying for it on every click.
+                pipe.zremrangebyscore(dkey, "-inf", now_ms - retention_seconds * 1000)
 
     answer = execute_with_scripts(r, [CLICK], build)[0]
     status = int(answer[0])

@@ -9,16 +9,16 @@ Keys rotate through ``REDIRECTOR_SECRET_KEYS``: the newest signs, all verify.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
 import redis
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature
 
 from . import keys, registry
-from .errors import Conflict, InvalidField, NotFound
-from .ids import ALPHABET, random_id
+from .errors import InvalidField, NotFound
+from .ids import ALPHABET, KeyedSigner, random_id
 
 LINK_SALT = "redirector.link"
 LINK_ID_LENGTH = 10
@@ -33,7 +33,7 @@ class LinkSigner:
 
     def __init__(self, secret_keys: Sequence[str]) -> None:
         # itsdangerous signs with the *last* key; the setting lists the newest first.
-        self._signer = Signer(list(reversed(secret_keys)), salt=LINK_SALT)
+        self._signer = KeyedSigner(list(reversed(secret_keys)), salt=LINK_SALT)
         self.link_id_for = lru_cache(maxsize=65536)(self._verify)
 
     def sign(self, link_id: str) -> str:
@@ -184,9 +184,11 @@ def check_placement(placement: str | None) -> None:
 
 
 def local_date(now_ms: int, tz: tzinfo) -> str:
-    from datetime import datetime
+    """The local date of an instant, memoised per minute (zone offsets are whole
+    minutes), since every click needs it for the per-day series."""
+    return _local_date_of_minute(now_ms // 60_000, tz)
 
-    return datetime.fromtimestamp(now_ms / 1000, tz=tz).strftime("%Y-%m-%d")
 
-
-__all__ = ["Conflict", "LinkSigner", "create_link", "disable_link", "get_link", "list_links"]
+@lru_cache(maxsize=256)
+def _local_date_of_minute(minute: int, tz: tzinfo) -> str:
+    return datetime.fromtimestamp(minute * 60, tz=tz).strftime("%Y-%m-%d")

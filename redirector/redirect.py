@@ -28,12 +28,12 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature
 
 from . import bots, clicks, metrics
 from .clock import Clock
 from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, UNIQUE_WINDOW_SECONDS, Settings
-from .ids import random_id
+from .ids import KeyedSigner, random_id
 from .links import LinkSigner, local_date
 from .store import UNAVAILABLE_ERRORS
 
@@ -73,7 +73,7 @@ class DeviceIds:
     """Opaque device ids, signed so that a cookie we did not issue is replaced."""
 
     def __init__(self, secret_keys: Sequence[str]) -> None:
-        self._signer = Signer(list(reversed(secret_keys)), salt=DEVICE_SALT)
+        self._signer = KeyedSigner(list(reversed(secret_keys)), salt=DEVICE_SALT)
         self.verify = lru_cache(maxsize=65536)(self._verify)
 
     def issue(self) -> tuple[str, str]:
