@@ -164,7 +164,9 @@ def disable_link(
     r: redis.Redis, link_id: str, *, creator_id: str | None = None, now_ms: int
 ) -> dict[str, Any]:
     get_link(r, link_id, creator_id=creator_id)
-    pipe = r.pipeline()  # again later changes nothing: the first disabling time stays
+    pipe = r.pipeline(
+        transaction=True
+    )  # again later changes nothing: the first disabling time stays
     pipe.hset(keys.link(link_id), "active", "0")
     pipe.hsetnx(keys.link(link_id), "disabled_at", now_ms)
     pipe.execute()

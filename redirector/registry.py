@@ -66,7 +66,7 @@ def host_allowed(host: str | None, allowed: list[str]) -> bool:
 
 def put_agency(r: redis.Redis, agency_id: str, name: str, now_ms: int) -> tuple[dict, bool]:
     key = keys.agency(agency_id)
-    pipe = r.pipeline()
+    pipe = r.pipeline(transaction=True)
     pipe.hsetnx(key, "created_at", now_ms)
     pipe.hset(key, "name", name)
     pipe.sadd(keys.agencies(), agency_id)
@@ -98,7 +98,7 @@ def put_creator(
     api_key = new_api_key()
     # The key is claimed in the same transaction that creates the creator, so two
     # racing creates cannot both hand out a key.
-    with r.pipeline() as pipe:
+    with r.pipeline(transaction=True) as pipe:
         while True:
             try:
                 pipe.watch(key)
@@ -122,7 +122,7 @@ def put_creator(
 def rotate_api_key(r: redis.Redis, creator_id: str) -> str:
     key = keys.creator(creator_id)
     api_key = new_api_key()
-    with r.pipeline() as pipe:
+    with r.pipeline(transaction=True) as pipe:
         while True:
             try:
                 pipe.watch(key)
@@ -291,7 +291,7 @@ def rotate_signing_secret(
     key = keys.storefront(storefront_id)
     secret = webhooks.new_secret()
     until = now_ms + grace_seconds * 1000
-    with r.pipeline() as pipe:
+    with r.pipeline(transaction=True) as pipe:
         while True:
             try:
                 pipe.watch(key)
@@ -364,7 +364,7 @@ def put_product(
         "active": "1" if fields.get("active", True) else "0",
         "updated_at": now_ms,
     }
-    pipe = r.pipeline()  # MULTI: the record and its revision change together
+    pipe = r.pipeline(transaction=True)  # MULTI: the record and its revision change together
     pipe.hsetnx(key, "created_at", now_ms)
     pipe.hset(key, mapping=record)
     pipe.hincrby(key, "rev", 1)

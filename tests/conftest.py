@@ -1,6 +1,8 @@
-"""Fixtures: ``settings``, ``store`` (fakeredis, or the Redis named by
-``REDIS_URL``, flushed around each test), ``app``, ``client``, and helpers to
-set up the registry a test story needs."""
+"""Fixtures: ``settings``, ``store`` (fakeredis; or the Redis named by
+``REDIS_URL``, or the Redis Cluster named by ``REDIS_CLUSTER_URL``, flushed
+around each test), ``app``, ``client``, and helpers to set up the registry a
+test story needs. Every Lua script run anywhere in the suite is checked to
+touch one hash slot (``_scripts_touch_one_slot``)."""
 
 from __future__ import annotations
 
@@ -37,17 +39,58 @@ def real_redis_url() -> str | None:
     return os.environ.get("REDIS_URL") or None
 
 
+def cluster_url() -> str | None:
+    return os.environ.get("REDIS_CLUSTER_URL") or None
+
+
+def real_store() -> bool:
+    """True when the suite runs on a real Redis server or cluster."""
+    return bool(real_redis_url() or cluster_url())
+
+
 @pytest.fixture
 def store() -> Iterator[Any]:
-    url = real_redis_url()
-    if url:
-        client = redis.Redis.from_url(url, decode_responses=True)
+    if cluster_url():
+        from redis.cluster import RedisCluster
+
+        cluster = RedisCluster.from_url(cluster_url(), decode_responses=True)
+        cluster.flushall(target_nodes=RedisCluster.PRIMARIES)
+        yield cluster
+        cluster.flushall(target_nodes=RedisCluster.PRIMARIES)
+        cluster.close()
+    elif real_redis_url():
+        client = redis.Redis.from_url(real_redis_url(), decode_responses=True)
         client.flushdb()
         yield client
         client.flushdb()
         client.close()
     else:
         yield fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+
+
+@pytest.fixture(autouse=True)
+def _scripts_touch_one_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every script call in every test must name keys of one cluster slot."""
+    from redis.crc import key_slot
+
+    from redirector.store import Script
+
+    def check(keys: Any) -> None:
+        slots = {key_slot(k.encode()) for k in keys}
+        assert len(slots) <= 1, f"a script touches several slots: {list(keys)}"
+
+    call, queue = Script.__call__, Script.queue
+
+    def checked_call(self: Script, client: Any, keys: Any, args: Any) -> Any:
+        check(keys)
+        return call(self, client, keys, args)
+
+    def checked_queue(self: Script, pipe: Any, keys: Any, args: Any) -> None:
+        check(keys)
+        queue(self, pipe, keys, args)
+
+    monkeypatch.setattr(Script, "__call__", checked_call)
+    monkeypatch.setattr(Script, "queue", checked_queue)
 
 
 @pytest.fixture

@@ -98,3 +98,46 @@ def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def redis_cluster(masters: int = 3) -> Iterator[str]:
+    """A private Redis Cluster of ``masters`` masters on free loopback ports;
+    yields the URL of one node."""
+    binary = shutil.which("redis-server")
+    cli = shutil.which("redis-cli")
+    if binary is None or cli is None:
+        pytest.skip("redis-server and redis-cli are needed for a cluster")
+    workdir = tempfile.mkdtemp(prefix="redirector-cluster-")
+    ports = [free_port() for _ in range(masters)]
+    procs = [
+        subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--cluster-enabled", "yes",
+             "--cluster-config-file", f"{workdir}/nodes-{port}.conf", "--dir", workdir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]  # fmt: skip
+    try:
+        for port in ports:
+            wait_until(lambda p=port: redis.Redis(port=p).ping(), what=f"cluster node {port}")
+        subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+             "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(
+            lambda: all(
+                redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in ports
+            ),
+            what="cluster state ok",
+        )
+        yield f"redis://127.0.0.1:{ports[0]}"
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -5,7 +5,6 @@ And the lifecycle rule itself, ``orders.plan``, tested without Flask or Redis.""
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -29,14 +28,14 @@ from redirector.orders import Credit, Order, OrderEvent
 from redirector.programs import default_programs
 from redirector.storefront_client import StorefrontClient
 
-from .conftest import DESKTOP_CHROME
+from .conftest import DESKTOP_CHROME, real_store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 TOLERANCE = webhooks.TOLERANCE_SECONDS
 real_redis_only = pytest.mark.skipif(
-    not os.environ.get("REDIS_URL"), reason="concurrency needs a real Redis (REDIS_URL)"
+    not real_store(), reason="concurrency needs a real Redis (REDIS_URL or REDIS_CLUSTER_URL)"
 )
 
 
