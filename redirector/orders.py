@@ -358,7 +358,9 @@ def plan(
             )
         )
     elif settled is not None:
-        target = first_open(period_of(utc_from_ms(event.occurred_ms), tz), closed)
+        # Not before the event, and never before the period the order settled in.
+        when = max(period_of(utc_from_ms(event.occurred_ms), tz), Period.parse(settled))
+        target = first_open(when, closed)
         p.open_periods.add(str(target))
         p.settlement.append(
             SettlementMove(

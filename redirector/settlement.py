@@ -39,7 +39,7 @@ import redis
 
 from . import keys
 from .clock import utc_from_ms
-from .errors import Conflict, InvalidField, NotFound
+from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import allocate_ad_rebate, split_commission
 from .periods import Period, has_ended, period_of
 from .programs import Program
@@ -61,6 +61,7 @@ FIGURES = (
 # How far ahead a statement may be asked for: the next period can already hold
 # orders (holding days push them forward); further is a mistake.
 MAX_PERIODS_AHEAD = 1
+MAX_CLOSE_ATTEMPTS = 50
 
 
 @dataclass
@@ -196,7 +197,8 @@ def statement(svc: Any, period: Period) -> dict[str, Any]:
     frozen = r.get(keys.period_statement(str(period)))
     if frozen is not None:
         return json.loads(frozen)
-    pipe = r.pipeline(transaction=False)
+    # MULTI: one consistent view of the period, never half of an event.
+    pipe = r.pipeline(transaction=True)
     _read_aggregates(pipe, str(period))
     lines, adjustments, adjusted, spend = pipe.execute()
     return _statement_from(svc, period, "open", lines, adjustments, adjusted, spend)
@@ -250,8 +252,8 @@ def close(svc: Any, period: Period) -> dict[str, Any]:
             f"it can be closed from {period.end(svc.settings.timezone).isoformat()}"
         )
     name = str(period)
-    while True:
-        pipe = r.pipeline(transaction=False)
+    for _ in range(MAX_CLOSE_ATTEMPTS):
+        pipe = r.pipeline(transaction=True)
         pipe.hget(keys.period_versions(), name)
         _read_aggregates(pipe, name)
         version, lines, adjustments, adjusted, spend = pipe.execute()
@@ -271,6 +273,7 @@ def close(svc: Any, period: Period) -> dict[str, Any]:
             raise Conflict(f"period {period} is already closed")
         if answer[0] == "ok":
             return doc
+    raise Busy(f"period {period} is being written to; retry the closing shortly")
 
 
 def resolve_account(r: redis.Redis, account_id: str) -> str:
@@ -293,7 +296,7 @@ def put_ad_spend(svc: Any, period: Period, account_id: str, amount: int) -> dict
     r = svc.store
     account = resolve_account(r, account_id)
     name = str(period)
-    with r.pipeline() as pipe:
+    with r.pipeline(transaction=True) as pipe:
         while True:
             try:
                 pipe.watch(keys.periods())
