@@ -142,5 +142,100 @@ def reconcile(period: str) -> None:
     sys.exit(1)
 
 
+@main.command()
+@click.option(
+    "--url",
+    help="Base URL of a running service (started with REDIRECTOR_CLOCK=mock). "
+    "Without it, an embedded service is started for the run.",
+)
+@click.option(
+    "--admin-token",
+    envvar="REDIRECTOR_ADMIN_TOKEN",
+    help="The service's admin token [default: $REDIRECTOR_ADMIN_TOKEN].",
+)
+@click.option(
+    "--days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 366),
+    help="Days of traffic to simulate.",
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First simulated day, YYYY-MM-DD  [default: the 1st of this month, Asia/Shanghai].",
+)
+@click.option("--seed", default=1, show_default=True, help="Random seed: same seed, same run.")
+@click.option("--creators", default=12, show_default=True, type=click.IntRange(1, 500))
+@click.option(
+    "--orders-per-day",
+    default=40.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Target average of orders a day.",
+)
+@click.option("--run-id", help="Prefix of every slug and order id  [default: s<seed>].")
+@click.option(
+    "--close/--no-close",
+    default=True,
+    show_default=True,
+    help="Close each period once it has ended.",
+)
+@click.option(
+    "--concurrency",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Requests in flight within a simulated hour.",
+)
+@click.option(
+    "--keep-serving",
+    is_flag=True,
+    help="With the embedded service: leave it running at the end, until Ctrl-C.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def simulate(
+    url: str | None,
+    admin_token: str | None,
+    days: int,
+    start: Any,
+    seed: int,
+    creators: int,
+    orders_per_day: float,
+    run_id: str | None,
+    close: bool,
+    concurrency: int,
+    keep_serving: bool,
+    quiet: bool,
+) -> None:
+    """Drive a service through a month of clicks and storefront orders, then
+    compare the simulator's books with the link stats and statements (exit 1
+    if they disagree)."""
+    from . import simulate as simulation
+
+    if keep_serving and url:
+        raise click.UsageError("--keep-serving keeps the embedded service: drop --url")
+    options = simulation.Options(
+        url=url,
+        admin_token=admin_token,
+        days=days,
+        start=start.date() if start else None,
+        seed=seed,
+        creators=creators,
+        orders_per_day=orders_per_day,
+        run_id=run_id,
+        close_periods=close,
+        concurrency=concurrency,
+        quiet=quiet,
+    )
+    try:
+        result = simulation.run(options, keep_serving=keep_serving)
+    except simulation.SimulationError as exc:
+        click.echo(f"redirector simulate: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(0 if result.agrees else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -36,8 +36,9 @@ RECORD_SEPARATOR = "|"
 # KEYS[1] link hash        KEYS[2] link stats        KEYS[3] link daily series
 # KEYS[4] click records of today (UTC day)
 # KEYS[5] unique marks of today                      KEYS[6] unique marks of yesterday
-# ARGV[1] now (ms)         ARGV[2] click id          ARGV[3] device id (raw)
-# ARGV[4] record without its unique flag: "<ms>|<device>|<ip hash>|<ua>|<bot>"
+# ARGV[1] now (ms)         ARGV[2] the click id's random part (its field)
+# ARGV[3] device id (raw)
+# ARGV[4] the record's head: "<ms into the UTC day>|<device>|<ip hash>|<ua class>"
 # ARGV[5] "1" if bot       ARGV[6] local date YYYY-MM-DD
 # ARGV[7] record retention (s)                       ARGV[8] unique window (ms)
 # ARGV[9] referrer host
@@ -69,7 +70,9 @@ else
     redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':unique_clicks', 1)
   end
 end
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. '|' .. unique .. '|' .. ARGV[9])
+local flag = 'h'
+if ARGV[5] == '1' then flag = 'b' elseif unique == 1 then flag = 'u' end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. '|' .. flag .. '|' .. ARGV[9])
 redis.call('EXPIRE', KEYS[4], ARGV[7])
 return {302, link[3], link[4], link[5], unique}
 """
@@ -129,12 +132,15 @@ def record_click(
 ) -> ClickOutcome:
     """Read the link and record the click in one round trip (one pipeline)."""
     day = now_ms // DAY_MS
-    record = RECORD_SEPARATOR.join((str(now_ms), device, ip_hash, user_agent, "1" if bot else "0"))
+    # Compact, since a record is most of what a click costs in memory: the key
+    # already names the link and the day, so the field is the id's random part
+    # and the time is counted from the day's start.
+    head = RECORD_SEPARATOR.join((str(now_ms - day * DAY_MS), device, ip_hash, user_agent))
     args = [
         now_ms,
-        click_id,
+        click_id.rsplit(".", 1)[1],
         device,
-        record,
+        head,
         "1" if bot else "0",
         local_date,
         retention_seconds,
@@ -169,19 +175,19 @@ def get_click(r: redis.Redis, click_id: str) -> Click | None:
     if named is None:
         return None
     link_id, day = named
-    raw = r.hget(keys.link_clicks(link_id, day), click_id)
+    raw = r.hget(keys.link_clicks(link_id, day), click_id.rsplit(".", 1)[1])
     if raw is None:
         return None
-    at_ms, device, ip_hash, user_agent, bot, unique, referrer = raw.split(RECORD_SEPARATOR, 6)
+    into_day, device, ip_hash, user_agent, flag, referrer = raw.split(RECORD_SEPARATOR, 5)
     return Click(
         id=click_id,
         link_id=link_id,
-        at_ms=int(at_ms),
+        at_ms=day * DAY_MS + int(into_day),
         device=device,
         ip_hash=ip_hash,
         user_agent=user_agent,
-        bot=bot == "1",
-        unique=unique == "1",
+        bot=flag == "b",
+        unique=flag == "u",
         referrer=referrer,
     )
 

@@ -108,7 +108,7 @@ def link_daily(link_id: str) -> str:
 
 
 def link_clicks(link_id: str, day: int) -> str:
-    """Hash click id -> packed click record, one per link and UTC day number."""
+    """Hash: a click id's random part -> its packed record; one per link and UTC day."""
     return f"{_link_tag(link_id)}:clicks:{day}"
 
 
@@ -134,7 +134,7 @@ def click_keys(link_id: str, day: int) -> list[str]:
 
 def device_clicks(device: str) -> str:
     """Sorted set of a device's recent human click ids, scored by time (ms)."""
-    return f"{PREFIX}:{{d:{device}}}:clicks"
+    return f"{PREFIX}:{{d:{device}}}"
 
 
 # -- money ({money} slot) ----------------------------------------------------------

@@ -91,14 +91,15 @@ class DeviceIds:
 
 
 class IpHasher:
-    """IP addresses are kept only as a keyed hash (BLAKE2b, 64 bits)."""
+    """IP addresses are kept only as a keyed hash (BLAKE2b, 48 bits: enough to
+    tell the addresses behind one link apart, too few to serve as a lookup key)."""
 
     def __init__(self, secret_keys: Sequence[str]) -> None:
         # The oldest key: rotating the signing keys must not change every hash.
         self._key = hashlib.sha256(b"redirector.ip:" + secret_keys[-1].encode()).digest()
 
     def __call__(self, ip: str) -> str:
-        return hashlib.blake2b(ip.encode(), key=self._key, digest_size=8).hexdigest()
+        return hashlib.blake2b(ip.encode(), key=self._key, digest_size=6).hexdigest()
 
 
 def _cookie_value(environ: dict[str, Any]) -> str | None:
@@ -206,7 +207,8 @@ class Redirector:
             self.outcomes["not_found"].inc()
             return self._page(start_response, "404 NOT FOUND", NOT_FOUND_PAGE, head)
 
-        agent = bots.classify_user_agent(environ.get("HTTP_USER_AGENT"))
+        # Capped: the memo is keyed by the header, which a client could make huge.
+        agent = bots.classify_user_agent((environ.get("HTTP_USER_AGENT") or "")[:1024])
         bot = (
             agent.bot is not None
             or head
@@ -255,7 +257,10 @@ class Redirector:
             return self._page(start_response, "410 GONE", GONE_PAGE, head)
 
         self.outcomes["bot" if bot else "human"].inc()
-        url = outcome.app_url if agent.mobile and outcome.app_url else outcome.web_url
+        # Bots get the web page even with a phone's user agent: a crawler or a
+        # preview fetcher cannot open an app, and the page is what it should see.
+        deep = agent.mobile and not bot and outcome.app_url
+        url = outcome.app_url if deep else outcome.web_url
         headers = [
             ("Location", with_click_id(url, outcome.click_param, click_id)),
             ("Content-Length", "0"),

@@ -1,0 +1,137 @@
+"""Redis memory per click, and what expires when.
+
+Starts a private ``redis-server`` on a free loopback port, makes links through
+the API, records N clicks (default 200,000) through the click path the
+redirect uses (``clicks.record_click``: one round trip each) with a realistic
+mix — devices clicking once or a few times, 8 % bots, a few referrers — and
+prints Redis's ``used_memory`` delta per click, then the lifetime of each kind
+of key: raw click records and uniqueness marks expire, counters and the daily
+series stay. Goal (issue 7): at most 250 bytes per retained click.
+
+    .venv/bin/python -m bench.memory [--clicks 200000] [--links 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import UTC, datetime
+
+import redis
+
+from redirector import clicks, create_app, keys
+from redirector.config import UNIQUE_WINDOW_SECONDS, Settings
+from redirector.links import local_date
+from redirector.redirect import IpHasher
+from tests.servers import redis_server
+
+ADMIN = "bench-admin-token-0123456789"
+AGENTS = ("ios/weibo", "android/douyin", "android/kuaishou", "ios/wechat", "ios", "desktop")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clicks", type=int, default=200_000)
+    parser.add_argument("--links", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    with redis_server() as url:
+        store = redis.Redis.from_url(url, decode_responses=True)
+        settings = Settings.from_env(
+            {"REDIS_URL": url, "REDIRECTOR_ADMIN_TOKEN": ADMIN,
+             "REDIRECTOR_SECRET_KEYS": "bench-signing-key-0123456789abcdef"}
+        )  # fmt: skip
+        app = create_app(settings, store=store)
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {ADMIN}"}
+        client.put(
+            "/api/v1/storefronts/shop", json={"name": "S", "hosts": ["shop.test"]}, headers=auth
+        )
+        client.put(
+            "/api/v1/products/p1",
+            json={"storefront_id": "shop", "title": "T", "price": 100, "commission_rate_bps": 1000,
+                  "web_url": "https://shop.test/p/1"},
+            headers=auth,
+        )  # fmt: skip
+        key = client.put("/api/v1/creators/c1", json={"name": "C"}, headers=auth).get_json()[
+            "api_key"
+        ]
+        link_ids = [
+            client.post("/api/v1/links", json={"product_id": "p1", "channel": "weibo"},
+                        headers={"Authorization": f"Bearer {key}"}).get_json()["id"]
+            for _ in range(args.links)
+        ]  # fmt: skip
+
+        hash_ip = IpHasher(settings.secret_keys)
+        start_ms = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp() * 1000)
+        span_ms = 3 * 86_400_000  # three days of traffic
+        devices: list[str] = []
+        store.memory_purge() if hasattr(store, "memory_purge") else None
+        before = int(store.info("memory")["used_memory"])
+        started = time.perf_counter()
+        bots = 0
+        for n in range(args.clicks):
+            now_ms = start_ms + n * span_ms // args.clicks
+            if devices and rng.random() < 0.35:
+                device = rng.choice(devices)  # a returning device
+            else:
+                device = f"{rng.getrandbits(95):016x}"[:16]
+                devices.append(device)
+            bot = rng.random() < 0.08
+            bots += bot
+            link_id = rng.choice(link_ids)
+            clicks.record_click(
+                store,
+                link_id=link_id,
+                click_id=clicks.new_click_id(link_id, now_ms),
+                now_ms=now_ms,
+                device=device,
+                ip_hash=hash_ip(
+                    f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+                ),
+                user_agent="bot/crawler" if bot else rng.choice(AGENTS),
+                bot=bot,
+                referrer=rng.choice(("", "", "weibo.com", "m.weibo.cn", "www.douyin.com")),
+                local_date=local_date(now_ms, settings.timezone),
+                retention_seconds=settings.retention_seconds,
+                unique_window_ms=UNIQUE_WINDOW_SECONDS * 1000,
+            )
+        took = time.perf_counter() - started
+        after = int(store.info("memory")["used_memory"])
+        per_click = (after - before) / args.clicks
+        print(
+            f"{args.clicks:,} clicks ({bots:,} bots, {len(devices):,} devices, {args.links} links) "
+            f"recorded in {took:.1f} s ({args.clicks / took:,.0f}/s)"
+        )
+        print(
+            f"used_memory: {before:,} -> {after:,} bytes: "
+            f"{per_click:.0f} bytes per click (goal <= 250)"
+        )
+
+        link_id = link_ids[0]
+        day = start_ms // clicks.DAY_MS
+        device = devices[0]
+        rows = [
+            ("click records (per link, per UTC day)", keys.link_clicks(link_id, day)),
+            ("uniqueness marks (per link, per UTC day)", keys.link_unique(link_id, day)),
+            ("device's recent clicks", keys.device_clicks(device)),
+            ("link counters", keys.link_stats(link_id)),
+            ("link daily series", keys.link_daily(link_id)),
+            ("link record", keys.link(link_id)),
+        ]
+        print("what expires when (TTL from the last write; -1 = kept):")
+        for label, name in rows:
+            ttl = store.ttl(name)
+            shown = "kept" if ttl == -1 else "absent" if ttl == -2 else f"{ttl / 86400:.2f} days"
+            print(f"  {label:45} {shown}")
+        print(
+            f"retention of raw records: longest window + 1 day = "
+            f"{settings.retention_seconds / 86400:.0f} days"
+        )
+
+
+if __name__ == "__main__":
+    main()

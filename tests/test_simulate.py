@@ -1,0 +1,132 @@
+"""``redirector simulate``: a few simulated days against a real ``redirector serve``
+agree with the link stats and the statements, the same seed makes the same run,
+and a service on the real clock is refused with one clear line."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from redirector import bots, simulate
+from redirector.cli import main
+from redirector.money import Split
+
+from .servers import service
+
+pytestmark = pytest.mark.server
+
+TOKEN = "simulate-admin-token-0123456789"
+# Small, and across a month end: March closes on the third day, so refunds after
+# it become adjustment lines in April.
+SMALL = simulate.Options(
+    admin_token=TOKEN,
+    days=3,
+    start=date(2026, 3, 30),
+    seed=5,
+    creators=5,
+    orders_per_day=12,
+    concurrency=3,
+    quiet=True,
+)
+
+
+def mock_service(clock: str = "mock") -> Iterator[str]:
+    # REDIS_URL emptied: an embedded store of its own, even when the suite runs on Redis.
+    env = {"REDIRECTOR_CLOCK": clock, "REDIRECTOR_ADMIN_TOKEN": TOKEN, "REDIS_URL": ""}
+    with service(env, workers=1) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def first() -> Iterator[tuple[str, simulate.SimulationResult]]:
+    for base in mock_service():
+        yield base, simulate.simulate(SMALL, base, TOKEN)
+
+
+def test_a_few_days_agree_with_the_link_stats_and_the_statements(first) -> None:
+    _, result = first
+    assert result.errors == []
+    assert result.mismatches == []
+    assert [r.label for r in result.rows if not r.agrees] == []
+    assert result.agrees
+    assert result.periods == ["2026-03", "2026-04"]
+    assert result.value("clicks (human)") > 100
+    assert result.value("bot clicks") > 0
+    assert result.value("orders paid") > 10
+    assert result.value("orders settled") > 0
+    assert result.value("still paid (unsettled)") == 0  # every order's lifecycle was played
+
+
+def test_the_same_seed_makes_the_same_run(first) -> None:
+    _, result = first
+    for base in mock_service():
+        again = simulate.simulate(SMALL, base, TOKEN)
+    assert again.figures() == result.figures()
+
+
+def test_runs_share_a_service_through_their_run_ids(first) -> None:
+    base, _ = first
+    runner = CliRunner()
+    args = ["simulate", "--url", base, "--days", "1", "--start", "2026-03-30", "--quiet"]
+    small = ["--creators", "3", "--orders-per-day", "6"]
+    # The admin token from the environment; March is already closed by the first run.
+    env = {"REDIRECTOR_ADMIN_TOKEN": TOKEN}
+    answer = runner.invoke(main, [*args, *small, "--run-id", "other"], env=env)
+    assert answer.exit_code == 0, answer.output
+    assert "equal the link stats and the statements" in answer.output
+
+    again = runner.invoke(main, [*args, "--run-id", "other", "--admin-token", TOKEN])
+    assert again.exit_code == 2
+    assert "run id 'other' was used before" in again.output
+
+
+def test_a_disagreement_is_reported(first, monkeypatch) -> None:
+    base, _ = first
+    # Books that give the whole commission to the network cannot match the statements.
+    monkeypatch.setattr(simulate, "split_commission", lambda total, shares: Split(total, 0, 0))
+    options = replace(SMALL, days=2, creators=3, orders_per_day=10, run_id="tampered")
+    result = simulate.simulate(options, base, TOKEN)
+    assert not result.agrees
+    assert {r.label for r in result.rows if not r.agrees} >= {"network fee", "platform", "guide"}
+    assert any("network: simulator" in m for m in result.mismatches)
+
+
+def test_a_service_on_the_real_clock_is_refused_with_one_line() -> None:
+    for base in mock_service(clock="real"):
+        answer = CliRunner().invoke(
+            main, ["simulate", "--url", base, "--admin-token", TOKEN, "--quiet"]
+        )
+    assert answer.exit_code == 2
+    lines = answer.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "REDIRECTOR_CLOCK=mock" in lines[0]
+
+
+def test_user_agents_are_what_the_service_takes_them_for() -> None:
+    rng = random.Random(3)
+    for channel, mix in simulate.CONTEXT_MIX.items():
+        assert abs(sum(mix.values()) - 1) < 1e-9, channel
+        for context in mix:
+            app, _, platform = context.partition("/")
+            for _ in range(10):
+                agent = bots.classify_user_agent(simulate.human_user_agent(rng, context))
+                assert agent.bot is None, context
+                assert agent.app == (None if app == "browser" else app), context
+                assert agent.mobile == (platform != "desktop"), context
+    for _ in range(200):
+        request = simulate.bot_request(rng)
+        agent = bots.classify_user_agent(request.user_agent)
+        headers = dict(request.headers)
+        flagged = (
+            agent.bot is not None
+            or request.method == "HEAD"
+            or bots.is_prefetch(headers.get("Purpose"), headers.get("Sec-Purpose"))
+        )
+        assert flagged, request
+        if request.kind in ("crawler", "preview"):
+            assert agent.bot == request.kind, request.user_agent
