@@ -218,6 +218,7 @@ def main() -> None:
             ).json()  # fmt: skip
             url = f"{base}/r/{link['token']}"
             load(url, 2, args.connections)  # warm-up: workers, caches, connections
+            time.sleep(0.5)  # let the warm-up's last requests finish before counting
             before_redis = requests.get(
                 f"{base}/api/v1/links/{link['id']}", headers=auth, timeout=5
             ).json()["stats"]["clicks"]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
@@ -35,13 +35,14 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 def connect(settings: Settings) -> redis.Redis:
     """A client for the configured store, answering ``str`` (decode_responses)."""
-    # One quick retry: a redirect or a callback waiting seconds on a dead store
-    # is worse than a prompt 503 the sender retries.
+    # No retries: a click script sent again after a lost reply would count the
+    # click twice, and a redirect or callback waiting on a dead store is worse
+    # than a prompt 503 (callers retry; the redirect keeps its own spool).
     options: dict[str, Any] = {
         "decode_responses": True,
         "socket_timeout": 5,
         "socket_connect_timeout": 1,
-        "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+        "retry": Retry(NoBackoff(), 0),
     }
     if settings.redis_cluster_url:
         from redis.cluster import RedisCluster
