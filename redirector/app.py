@@ -81,9 +81,10 @@ def create_app(
     devices = DeviceIds(settings.secret_keys)
     app.extensions["redirector"] = Services(settings, client, clock, link_signer, devices)
 
-    from . import api
+    from . import api, console
 
     api.init_app(app)
+    console.init_app(app)
     app.wsgi_app = Redirector(  # type: ignore[method-assign]
         app.wsgi_app,
         settings=settings,

@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 from . import registry, settlement
@@ -40,7 +41,9 @@ def leaderboard(
             entry = figures.setdefault(part["creator_id"], {"orders": 0, "gmv": 0})
             entry["orders"] += part["orders"]
             entry["gmv"] += part["gmv"]
-    ranked = sorted(figures.items(), key=lambda item: (-item[1]["gmv"], -item[1]["orders"], item[0]))
+    ranked = sorted(
+        figures.items(), key=lambda item: (-item[1]["gmv"], -item[1]["orders"], item[0])
+    )
     if limit is not None:
         ranked = ranked[:limit]
     names = names or {}
@@ -55,10 +58,8 @@ def ranking(svc: Any, period: Period, channel: str | None, limit: int) -> dict[s
     doc = settlement.statement(svc, period)
     entries = leaderboard(doc, channel=channel, limit=limit)
     for entry in entries:
-        try:
+        with suppress(NotFound):  # else the id stands for the name
             entry["name"] = registry.get_creator(svc.store, entry["creator_id"])["name"]
-        except NotFound:
-            pass  # keep the id as the name
     return {
         "period": doc["period"],
         "status": doc["status"],

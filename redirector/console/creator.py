@@ -1,0 +1,132 @@
+"""Creator pages: own links with their stats, a form to make one, own earnings.
+
+A link made here is made exactly as ``POST /api/v1/links`` makes it: the same
+validation model (``schemas.LinkBody``), the same checks, ``links.create_link``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import flash, g, redirect, request, url_for
+from pydantic import ValidationError
+
+from .. import links, registry, settlement
+from ..api import schemas
+from ..app import services
+from ..errors import RedirectorError
+from ..periods import period_of
+from . import figures, i18n
+from .auth import CREATOR, requires
+from .views import all_links, bp, link_with_url, page
+
+PERIODS_SHOWN = 6
+CHART_DAYS = 30
+
+
+def _t(key: str, **values: Any) -> str:
+    return i18n.translate(key, g.lang, **values)
+
+
+def _me() -> str:
+    return g.viewer.creator_id
+
+
+@bp.get("/console/me")
+@requires(CREATOR)
+def my_links() -> Any:
+    svc = services()
+    store, tz = svc.store, svc.settings.timezone
+    mine = [link_with_url(x) for x in all_links(_me())]
+    products = registry.list_products(store, active=True, sort="title")
+    titles = {p["id"]: p["title"] for p in registry.list_products(store)}
+    dates = figures.last_days(svc.clock.now().astimezone(tz).date(), CHART_DAYS)
+    daily = figures.daily_totals((links.daily_series(store, x["id"]) for x in mine), dates)
+    chart = figures.chart(
+        "line",
+        [d[5:] for d in dates],
+        [
+            {"label": _t("fig.clicks"), "unit": "count", "data": daily["clicks"]},
+            {"label": _t("fig.unique_clicks"), "unit": "count", "data": daily["unique_clicks"]},
+        ],
+    )
+    return page(
+        "my_links.html",
+        creator=registry.get_creator(store, _me()),
+        links=mine,
+        totals=figures.total_stats(mine),
+        products=products,
+        titles=titles,
+        channels=sorted(svc.settings.programs),
+        placements=links.PLACEMENTS,
+        clicks_chart=chart,
+        new_link=request.args.get("new"),
+        form=request.args,
+    )
+
+
+@bp.post("/console/me/links")
+@requires(CREATOR)
+def make_link() -> Any:
+    svc = services()
+    raw = {
+        name: value.strip()
+        for name in ("product_id", "channel", "post_id", "placement")
+        if (value := request.form.get(name, ""))
+        and value.strip()  # an empty field is an absent one
+    }
+    try:
+        body = schemas.LinkBody.model_validate(raw)
+        links.check_channel(body.channel, list(svc.settings.programs))
+        link_id = links.create_link(
+            svc.store,
+            creator_id=_me(),
+            product_id=body.product_id,
+            channel=body.channel,
+            post_id=body.post_id,
+            placement=body.placement,
+            now_ms=svc.clock.now_ms(),
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = ".".join(str(part) for part in error["loc"]) or "body"
+            flash(f"{_t('field.' + field)}: {error['msg']}", "error")
+        return redirect(url_for("console.my_links") + "?" + urlencode(raw))
+    except RedirectorError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("console.my_links") + "?" + urlencode(raw))
+    flash(_t("links.made"), "info")
+    return redirect(url_for("console.my_links", new=link_id) + f"#link-{link_id}")
+
+
+@bp.post("/console/me/links/<link_id>/disable")
+@requires(CREATOR)
+def disable_link(link_id: str) -> Any:
+    svc = services()
+    from ..api.links import _link_id
+
+    links.disable_link(svc.store, _link_id(link_id), creator_id=_me(), now_ms=svc.clock.now_ms())
+    flash(_t("links.disabled"), "info")
+    return redirect(url_for("console.my_links"))
+
+
+@bp.get("/console/me/earnings")
+@requires(CREATOR)
+def my_earnings() -> Any:
+    svc = services()
+    now, tz = svc.clock.now(), svc.settings.timezone
+    current = period_of(now, tz)
+    text = request.args.get("period")
+    period = settlement.parse_period(text, now, tz) if text else current
+    earnings = settlement.creator_earnings(settlement.statement(svc, period), _me())
+    history = [
+        settlement.creator_earnings(settlement.statement(svc, p), _me())
+        for p in figures.recent_periods(current, PERIODS_SHOWN)
+    ][::-1]
+    return page(
+        "my_earnings.html",
+        earnings=earnings,
+        history=history,
+        periods=[str(p) for p in figures.recent_periods(current, 12)][::-1],
+    )

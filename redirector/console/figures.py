@@ -1,0 +1,84 @@
+"""The dashboard's figures, summed from what the API answers.
+
+Nothing here computes a figure of its own: the inputs are the link documents
+(``links.list_links``, the same stats ``GET /api/v1/links`` shows), their
+per-day series (``links.daily_series``) and statements
+(``settlement.statement``); these functions only add them up. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from ..links import STAT_FIELDS
+from ..periods import Period
+
+SERIES_FIELDS = ("clicks", "unique_clicks", "bot_clicks")
+NO_PLACEMENT = "-"
+
+
+def zero() -> dict[str, int]:
+    return dict.fromkeys(STAT_FIELDS, 0)
+
+
+def total_stats(links: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The links' stats added up."""
+    total = zero()
+    for link in links:
+        for name in STAT_FIELDS:
+            total[name] += link["stats"][name]
+    return total
+
+
+def stats_by(
+    links: Iterable[Mapping[str, Any]], field: str, order: Sequence[str] = ()
+) -> dict[str, dict[str, int]]:
+    """The links' stats added up per value of ``field`` (``channel``, ``placement``,
+    ``creator_id``); values in ``order`` come first (even without links), the rest sorted."""
+    groups: dict[str, dict[str, int]] = {value: zero() for value in order}
+    for link in links:
+        value = link[field] or NO_PLACEMENT
+        target = groups.setdefault(value, zero())
+        for name in STAT_FIELDS:
+            target[name] += link["stats"][name]
+    ordered = list(order) + sorted(v for v in groups if v not in order)
+    return {value: groups[value] for value in ordered}
+
+
+def last_days(today: date, days: int) -> list[str]:
+    """The ``days`` local dates ending with ``today``, oldest first, as ``YYYY-MM-DD``."""
+    return [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
+
+
+def daily_totals(
+    series: Iterable[Iterable[Mapping[str, Any]]], dates: Sequence[str]
+) -> dict[str, list[int]]:
+    """Per-day series of many links added up over ``dates`` (days without clicks: 0)."""
+    index = {day: i for i, day in enumerate(dates)}
+    totals = {name: [0] * len(dates) for name in SERIES_FIELDS}
+    for one in series:
+        for point in one:
+            i = index.get(point["date"])
+            if i is None:
+                continue
+            for name in SERIES_FIELDS:
+                totals[name][i] += point[name]
+    return totals
+
+
+def recent_periods(current: Period, count: int) -> list[Period]:
+    """``count`` periods ending with ``current``, oldest first."""
+    periods = [current]
+    for _ in range(count - 1):
+        periods.append(periods[-1].previous())
+    return list(reversed(periods))
+
+
+def chart(
+    kind: str, labels: Sequence[str], datasets: Sequence[Mapping[str, Any]], **options: Any
+) -> dict[str, Any]:
+    """What ``static/charts.js`` draws: each dataset names its unit (``money`` in
+    minor units, or ``count``), so the axis and the tooltips write it right."""
+    return {"type": kind, "labels": list(labels), "datasets": list(datasets), **options}

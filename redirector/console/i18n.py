@@ -1,0 +1,280 @@
+"""The console's words in Simplified Chinese and English.
+
+A small catalogue in code: each key has both languages (a test checks it).
+The language is the ``rd_lang`` cookie when set (the switch link sets it),
+else the best of the browser's ``Accept-Language``, else Simplified Chinese
+(the market the service is for).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request
+
+ZH = "zh-CN"
+EN = "en"
+LANGUAGES = {ZH: "中文", EN: "English"}
+DEFAULT = ZH
+COOKIE = "rd_lang"
+
+# key: (zh-CN, en)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app.name": ("redirector 导购控制台", "redirector console"),
+    "yes": ("是", "yes"),
+    # navigation
+    "nav.dashboard": ("数据看板", "Dashboard"),
+    "nav.statements": ("结算单", "Statements"),
+    "nav.orders": ("订单", "Orders"),
+    "nav.creators": ("达人", "Creators"),
+    "nav.links": ("推广链接", "Links"),
+    "nav.my_links": ("我的链接", "My links"),
+    "nav.my_earnings": ("我的收益", "My earnings"),
+    "nav.my_showcase": ("我的橱窗", "My showcase"),
+    "nav.showcase": ("橱窗", "Showcase"),
+    "nav.leaderboard": ("达人销量榜", "Sales leaderboard"),
+    "nav.sign_in": ("登录", "Sign in"),
+    "nav.sign_out": ("退出登录", "Sign out"),
+    "role.admin": ("管理员", "admin"),
+    "footer.note": (
+        "金额单位：{currency}，以分为单位存储；日期按 {timezone} 时区。",
+        "Money in {currency}, kept in minor units (fen); dates in {timezone}.",
+    ),
+    # actions
+    "action.copy": ("复制", "Copy"),
+    "action.copied": ("已复制", "Copied"),
+    "action.show": ("查看", "Show"),
+    "action.next": ("下一页", "Next"),
+    "action.previous": ("上一页", "Previous"),
+    # signing in
+    "signin.title": ("登录控制台", "Sign in to the console"),
+    "signin.help": (
+        "管理员请输入管理令牌；达人请输入创建账号时获得的 API 密钥。",
+        "Admins: the admin token. Creators: the API key you were given when your account was made.",
+    ),
+    "signin.credential": ("管理令牌或 API 密钥", "Admin token or API key"),
+    "signin.submit": ("登录", "Sign in"),
+    "signin.failed": (
+        "令牌或密钥无效，请检查后重试。",
+        "That is not a valid admin token or API key.",
+    ),
+    "signout.done": ("已退出登录。", "You are signed out."),
+    # figures
+    "fig.clicks": ("点击", "Clicks"),
+    "fig.unique_clicks": ("独立点击", "Unique clicks"),
+    "fig.bot_clicks": ("机器人点击", "Bot clicks"),
+    "fig.orders": ("订单数", "Orders"),
+    "fig.gmv": ("成交额 (GMV)", "GMV"),
+    "fig.commission": ("佣金", "Commission"),
+    "fig.network": ("技术服务费", "Network fee"),
+    "fig.platform": ("平台分成", "Platform share"),
+    "fig.guide": ("导购分成", "Guide share"),
+    "fig.ad_spend": ("广告投放", "Ad spend"),
+    "fig.ad_rebate": ("广告返还", "Ad rebate"),
+    "fig.platform_net": ("平台净额", "Platform net"),
+    "fig.guide_payable": ("应付导购", "Guide payable"),
+    "fig.totals": ("合计", "Totals"),
+    "fig.account": ("结算账户", "Account"),
+    "fig.agency": ("机构", "Agency"),
+    "fig.channel": ("渠道", "Channel"),
+    "fig.placement": ("内容形式", "Placement"),
+    "fig.period": ("结算周期", "Period"),
+    "fig.status": ("状态", "Status"),
+    "fig.creator": ("达人", "Creator"),
+    "fig.product": ("商品", "Product"),
+    "fig.link": ("链接", "Link"),
+    "fig.click": ("点击", "Click"),
+    "fig.url": ("推广链接", "Tracking URL"),
+    "fig.post_id": ("帖子 ID", "Post id"),
+    "fig.created": ("创建时间", "Created"),
+    "fig.order": ("订单", "Order"),
+    "fig.order_id": ("订单号", "Order id"),
+    "fig.storefront": ("店铺", "Storefront"),
+    "fig.amount": ("金额", "Amount"),
+    "fig.refunded": ("已退款", "Refunded"),
+    "fig.rate": ("佣金比例", "Commission rate"),
+    "fig.settled_period": ("结算于", "Settled in"),
+    "fig.paid_at": ("付款时间", "Paid at"),
+    # form fields (validation messages name them)
+    "field.product_id": ("商品", "Product"),
+    "field.channel": ("渠道", "Channel"),
+    "field.post_id": ("帖子 ID", "Post id"),
+    "field.placement": ("内容形式", "Placement"),
+    "field.body": ("表单", "Form"),
+    # values
+    "status.open": ("未结", "open"),
+    "status.closed": ("已结", "closed"),
+    "account.agency": ("机构", "agency"),
+    "account.creator": ("独立达人", "creator"),
+    "placement.video": ("视频", "video"),
+    "placement.article": ("文章", "article"),
+    "placement.image": ("图文", "image"),
+    "placement.live": ("直播", "live"),
+    "order.paid": ("已付款", "paid"),
+    "order.confirmed": ("已确认收货", "confirmed"),
+    "order.refunded": ("已退款", "refunded"),
+    "order.cancelled": ("已取消", "cancelled"),
+    # dashboard
+    "dash.range": ("时间范围", "Range"),
+    "dash.days": ("近 {days} 天", "{days} days"),
+    "dash.all_time": ("累计", "All time"),
+    "dash.all_time_note": (
+        "{links} 条链接的统计之和（订单自付款起计，已扣退款）",
+        "the stats of {links} links added up (orders counted from payment, net of refunds)",
+    ),
+    "dash.this_period": ("本期 {period} 结算", "This period, {period}, settled"),
+    "dash.see_statement": ("查看结算单", "see the statement"),
+    "chart.clicks_per_day": ("近 {days} 天每日点击", "Clicks per day, last {days} days"),
+    "chart.clicks_per_day_note": (
+        "所有链接的每日点击之和，按 {timezone} 本地日期。",
+        "Every link's per-day series added up, by local day in {timezone}.",
+    ),
+    "chart.periods": ("各结算周期成交与佣金", "Settled per period"),
+    "chart.periods_note": (
+        "来自各期结算单合计：订单计入确认收货（加冻结天数）所在的月份，而非付款日。",
+        "Each period's statement totals: an order counts in the month it is confirmed "
+        "(plus holding days), not the day it was paid.",
+    ),
+    "chart.by_channel": ("按渠道", "By channel"),
+    "chart.by_placement": ("按内容形式", "By placement"),
+    "chart.by_link_stats_note": (
+        "链接统计之和（累计）：成交额与佣金（左轴），点击（右轴）。",
+        "Link stats added up (all time): GMV and commission (left axis), clicks (right axis).",
+    ),
+    # statements
+    "statement.title": ("{period} 结算单", "Statement {period}"),
+    "statement.csv": ("下载 CSV", "Download CSV"),
+    "statement.close": ("结账关闭本期", "Close the period"),
+    "statement.close_confirm": (
+        "关闭 {period} 后结算单将冻结，不可撤销。确定吗？",
+        "Closing {period} freezes its statement for good. Close it?",
+    ),
+    "statement.closed_now": (
+        "{period} 已关闭，结算单已冻结。",
+        "{period} is closed: its statement is frozen.",
+    ),
+    "statement.not_ended": (
+        "本期尚未结束，{when} 起可关闭。",
+        "The period has not ended: it can be closed from {when}.",
+    ),
+    "statement.frozen": (
+        "已于 {when} 关闭，结算单已冻结。",
+        "Closed at {when}; the statement is frozen.",
+    ),
+    "statement.explain": (
+        "每个结算账户（机构，或无机构的独立达人）每个渠道一行；佣金按渠道方案以最大余数法分成技术服务费、"
+        "平台分成与导购分成；广告投放抵扣平台分成并返还给导购。",
+        "One line per guide account (the agency, or an independent creator) and channel; each "
+        "line's commission is split network / platform / guide by the channel's program with "
+        "the largest remainder; ad spend offsets the platform share and is rebated to the guide.",
+    ),
+    "statement.adjustment": ("调整", "adjustment"),
+    "statement.adjusts": ("调整订单：", "adjusts"),
+    "statement.empty": ("本期尚无结算。", "Nothing settled in this period yet."),
+    # orders
+    "orders.lookup": ("查询订单", "Find an order"),
+    "orders.recent": ("最近的订单", "Recent orders"),
+    "orders.none": ("还没有订单。", "No orders yet."),
+    "orders.back": ("← 全部订单", "← all orders"),
+    "order.summary": ("概要", "Summary"),
+    "order.attribution": ("归因", "Attribution"),
+    "order.by": ("归因方式", "Attributed by"),
+    "order.unattributed": ("未归因", "unattributed"),
+    "order.unattributed_long": (
+        "此订单未归因到任何点击：不产生佣金。",
+        "This order was not attributed to any click: it earns nothing.",
+    ),
+    "order.history": ("事件历史", "History"),
+    "order.occurred": ("发生时间", "Occurred"),
+    "order.received": ("接收时间", "Received"),
+    "order.webhook": ("webhook-id", "webhook-id"),
+    "order.applied": ("已应用", "Applied"),
+    "order.no_op": ("重复，无变化", "no change (repeat)"),
+    # creators and links
+    "creators.note": (
+        "链接统计为累计值，与 API 的链接统计一致。",
+        "Link stats are all-time, as the API's link stats.",
+    ),
+    "creators.independent": ("独立", "independent"),
+    "creators.none": ("还没有达人。", "No creators yet."),
+    "links.all_creators": ("全部达人", "all creators"),
+    "links.active": ("有效", "active"),
+    "links.inactive": ("已停用", "inactive"),
+    "links.none": ("还没有链接。", "No links yet."),
+    "links.made": ("链接已生成。", "Your link is ready."),
+    "links.disabled": ("链接已停用。", "The link is disabled."),
+    # creator pages
+    "mine.hello": ("{name} 的推广链接", "{name}'s links"),
+    "mine.make": ("生成推广链接", "Make a tracking link"),
+    "mine.make_submit": ("生成链接", "Make the link"),
+    "mine.optional": ("（可选）", "(optional)"),
+    "mine.rate": ("佣金 {rate}", "commission {rate}"),
+    "mine.links": ("我的链接", "My links"),
+    "mine.no_links": (
+        "还没有链接：用上面的表单生成一个。",
+        "No links yet: make one with the form.",
+    ),
+    "mine.no_products": ("商品库中暂无在售商品。", "The product library has no active product."),
+    "mine.disable": ("停用", "Disable"),
+    "mine.disable_confirm": (
+        "停用后该链接的点击将返回 410。确定吗？",
+        "Once disabled, the link answers 410. Disable it?",
+    ),
+    "earnings.title": ("{period} 收益", "Earnings {period}"),
+    "earnings.note": (
+        "来自该期结算单中你的部分（与 API 的收益接口一致）。",
+        "Your part of the period's statement (as the API's earnings answer).",
+    ),
+    "earnings.lines": ("明细", "Lines"),
+    "earnings.none": ("本期没有结算给你的订单。", "Nothing settled to you in this period."),
+    "earnings.by_period": ("按结算周期", "By period"),
+    # public pages
+    "showcase.title": ("{name} 的橱窗", "{name}'s showcase"),
+    "showcase.intro": (
+        "达人推荐的好物：通过下面的链接购买即可支持 TA。",
+        "What this creator recommends: buying through these links supports them.",
+    ),
+    "showcase.buy": ("去购买", "Buy"),
+    "showcase.empty": ("橱窗里还没有商品。", "Nothing in this showcase yet."),
+    "board.title": ("达人销量榜", "Creators' sales leaderboard"),
+    "board.all_channels": ("全部渠道", "all channels"),
+    "board.rank": ("排名", "Rank"),
+    "board.top": ("前 {n} 名成交额", "Top {n} by GMV"),
+    "board.note": (
+        "按该期结算的成交额（已扣退款）排名，同额按订单数，再按达人 ID。",
+        "Ranked by the GMV the period settles (net of refunds), then by orders, then by id.",
+    ),
+    "board.empty": ("该期暂无结算的订单。", "Nothing settled in this period yet."),
+    # errors
+    "error.generic": ("出错了。", "Something went wrong."),
+    "error.home": ("返回首页", "Back to the console"),
+    "error.csrf": (
+        "表单已过期或无效，请返回刷新后重试。",
+        "The form expired or is not valid: go back, reload and try again.",
+    ),
+    "error.403": ("你没有权限查看此页面。", "You may not see this page."),
+    "error.404": ("页面不存在。", "There is no such page."),
+    "error.405": ("不支持此请求方法。", "This page does not answer that method."),
+    "error.503": ("服务暂时不可用，请稍后再试。", "The service is briefly unavailable: try again."),
+}
+
+
+def translate(key: str, lang: str, **values: Any) -> str:
+    """The message in ``lang`` (the key itself when unknown, so a gap shows)."""
+    pair = MESSAGES.get(key)
+    if pair is None:
+        return key
+    text = pair[0] if lang == ZH else pair[1]
+    return text.format(**values) if values else text
+
+
+def pick_language(request: Request) -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    if not request.accept_languages:
+        return DEFAULT
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    if best is None:  # a browser that reads neither: English is the likelier second language
+        return EN
+    return ZH if best.lower().startswith("zh") else EN
