@@ -30,6 +30,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     # failover): to a client that is the same as being away for a moment.
     redis.exceptions.ReadOnlyError,
     redis.exceptions.OutOfMemoryError,
+    # A cluster moving slots or electing a master asks clients to come back.
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
 )
 
 

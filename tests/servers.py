@@ -60,23 +60,40 @@ def redis_server(*args: str) -> Iterator[str]:
 
 
 @contextmanager
-def redis_for_server() -> Iterator[str]:
-    """The Redis named by REDIS_URL (flushed), else a private one."""
+def redis_for_server() -> Iterator[dict[str, str]]:
+    """The store settings for a child service: the cluster named by
+    REDIS_CLUSTER_URL, else the Redis named by REDIS_URL (flushed), else a
+    private redis-server."""
+    cluster = os.environ.get("REDIS_CLUSTER_URL")
     url = os.environ.get("REDIS_URL")
-    if url:
+    if cluster:
+        from redis.cluster import RedisCluster
+
+        client = RedisCluster.from_url(cluster)
+        client.flushall(target_nodes=RedisCluster.PRIMARIES)
+        yield {"REDIS_CLUSTER_URL": cluster}
+        client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    elif url:
         redis.Redis.from_url(url).flushdb()
-        yield url
+        yield {"REDIS_URL": url}
         redis.Redis.from_url(url).flushdb()
     else:
         with redis_server() as private:
-            yield private
+            yield {"REDIS_URL": private}
 
 
 @contextmanager
 def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
     """``redirector serve`` in a child process; yields its base URL."""
     port = free_port()
-    child_env = {**os.environ, **env, "REDIRECTOR_WORKERS": str(workers)}
+    # The store is what ``env`` says, never what the test run happens to have set.
+    child_env = {
+        **os.environ,
+        "REDIS_URL": "",
+        "REDIS_CLUSTER_URL": "",
+        **env,
+        "REDIRECTOR_WORKERS": str(workers),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "redirector.cli", "serve", "--port", str(port)],
         env=child_env,
@@ -100,6 +117,20 @@ def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
             proc.kill()
 
 
+def cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free and valid too."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
 @contextmanager
 def redis_cluster(masters: int = 3) -> Iterator[str]:
     """A private Redis Cluster of ``masters`` masters on free loopback ports;
@@ -109,7 +140,7 @@ def redis_cluster(masters: int = 3) -> Iterator[str]:
     if binary is None or cli is None:
         pytest.skip("redis-server and redis-cli are needed for a cluster")
     workdir = tempfile.mkdtemp(prefix="redirector-cluster-")
-    ports = [free_port() for _ in range(masters)]
+    ports = [cluster_port() for _ in range(masters)]
     procs = [
         subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",

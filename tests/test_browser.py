@@ -242,8 +242,8 @@ def market() -> Iterator[Market]:
         "REDIRECTOR_CLOCK": "mock",
         "REDIRECTOR_PUBLIC_URL": "",
     }
-    if os.environ.get("REDIS_URL"):
-        with redis_for_server() as url, service({**env, "REDIS_URL": url}, workers=2) as base:
+    if os.environ.get("REDIS_URL") or os.environ.get("REDIS_CLUSTER_URL"):
+        with redis_for_server() as store_env, service({**env, **store_env}, workers=2) as base:
             m = Market(base)
             simulate_february(m)
             yield m

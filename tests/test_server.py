@@ -48,10 +48,10 @@ def fire(base: str, path: str, count: int) -> list[int]:
 
 def test_concurrent_clicks_are_all_counted_exactly_once():
     with (
-        redis_for_server() as redis_url,
+        redis_for_server() as store_env,
         service(
             {
-                "REDIS_URL": redis_url,
+                **store_env,
                 "REDIRECTOR_ADMIN_TOKEN": ADMIN_TOKEN,
                 "REDIRECTOR_SECRET_KEYS": SECRET_KEYS,
             }
