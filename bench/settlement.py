@@ -17,6 +17,7 @@ import argparse
 import random
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -85,13 +86,33 @@ def build(url: str) -> tuple:
     return app, client, store, link_ids, auth
 
 
-def fill(app, store, link_ids: list[str], count: int, seed: int) -> float:
-    """``count`` orders, each clicked, paid and confirmed in November."""
-    rng = random.Random(seed)
+def fill(app, store, link_ids: list[str], count: int, seed: int, threads: int = 4) -> float:
+    """``count`` orders, each clicked, paid and confirmed in November, applied
+    by ``threads`` threads so that store round trips overlap."""
     started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        share = -(-count // threads)
+        jobs = [
+            pool.submit(
+                _fill_some,
+                app,
+                store,
+                link_ids,
+                range(t * share, min(count, (t + 1) * share)),
+                seed + t,
+            )
+            for t in range(threads)
+        ]
+        for job in jobs:
+            job.result()
+    return time.perf_counter() - started
+
+
+def _fill_some(app, store, link_ids: list[str], numbers: range, seed: int) -> None:
+    rng = random.Random(seed)
     with app.app_context():
         svc = services()
-        for n in range(count):
+        for n in numbers:
             link_id = rng.choice(link_ids)
             at = MONTH_START + timedelta(seconds=rng.randrange(0, 28 * 86400))
             at_ms = ms_from_datetime(at)
@@ -123,7 +144,6 @@ def fill(app, store, link_ids: list[str], count: int, seed: int) -> float:
                     click_id=click_id if status == "paid" else None,
                 )
                 receive(svc, "shop", event)
-    return time.perf_counter() - started
 
 
 def time_statement(client, auth: dict, rounds: int) -> tuple[float, dict]:
