@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from . import attribution, keys, registry
+from . import attribution, keys
 from .clock import utc_from_ms
 from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import commission_of
@@ -582,11 +582,6 @@ def get_order(r: redis.Redis, storefront_id: str, order_id: str) -> dict[str, An
         "settled_period": order.settled_period,
         "history": [json.loads(entry.split(" ", 1)[1]) for entry in history],
     }
-
-
-def storefront_secrets(r: redis.Redis, storefront_id: str, now_ms: int) -> list[str]:
-    """The secrets a callback of this storefront may be signed with right now."""
-    return registry.valid_signing_secrets(r, storefront_id, now_ms)
 
 
 def parse_time(value: str, field_name: str = "occurred_at") -> int:
