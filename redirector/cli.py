@@ -5,8 +5,10 @@ Commands are thin click wrappers over plain functions (Flask ships click).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from typing import Any
@@ -78,7 +80,11 @@ def prepare_environment(settings: Settings, env: dict[str, str]) -> list[str]:
             "when it ends (set it to keep them)"
         )
     if not settings.embedded and "PROMETHEUS_MULTIPROC_DIR" not in env:
-        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="redirector-metrics-")
+        # Workers sum their metrics through files here (see metrics.py); the
+        # directory is removed when serve exits.
+        metrics_dir = tempfile.mkdtemp(prefix="redirector-metrics-")
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     return notes
 
 

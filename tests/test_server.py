@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -88,6 +89,10 @@ def test_concurrent_clicks_are_all_counted_exactly_once():
         assert stats["clicks"] == answered
         assert stats["unique_clicks"] == answered
         assert stats["bot_clicks"] == 0
+        # Every worker's counter reaches /metrics (multiprocess mode set up by serve).
+        metrics = requests.get(f"{base}/metrics", timeout=10).text
+        human = re.search(r'^redirector_clicks_total\{outcome="human"\} ([\d.e+]+)$', metrics, re.M)
+        assert human and int(float(human.group(1))) == answered, metrics[:500]
 
         rate = answered / elapsed
         ARTIFACTS.mkdir(exist_ok=True)
