@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -39,6 +39,8 @@ class Attribution:
     click_id: str
     link_id: str
     how: str  # "click_id" | "device_id"
+    # The click itself, for the fraud rules (its time, its flood flag).
+    click: Click | None = field(default=None, compare=False)
 
 
 def eligible(candidate: Candidate, storefront_id: str, order_ms: int) -> bool:
@@ -59,10 +61,12 @@ def choose(
 ) -> Attribution | None:
     """The rule. ``by_device`` must be newest first."""
     if by_click is not None and eligible(by_click, storefront_id, order_ms):
-        return Attribution(by_click.click.id, by_click.click.link_id, "click_id")
+        return Attribution(by_click.click.id, by_click.click.link_id, "click_id", by_click.click)
     for candidate in by_device:
         if eligible(candidate, storefront_id, order_ms):
-            return Attribution(candidate.click.id, candidate.click.link_id, "device_id")
+            return Attribution(
+                candidate.click.id, candidate.click.link_id, "device_id", candidate.click
+            )
     return None
 
 

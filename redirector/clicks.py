@@ -19,6 +19,7 @@ click is found without an index.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,15 +43,24 @@ RECORD_SEPARATOR = "|"
 # ARGV[5] "1" if bot       ARGV[6] local date YYYY-MM-DD
 # ARGV[7] record retention (s)                       ARGV[8] unique window (ms)
 # ARGV[9] referrer host
+# ARGV[10] "1" if replayed from a spool (``spool.py``): the click was answered
+#          already, so it counts even if the link was disabled since
 # Answers {404} for an unknown link, {410} for a disabled link or inactive
-# product, else {302, web_url, app_url, click_param, unique}. It reads the link
-# and records the click in one step, so a disabled link stops on the next click.
+# product (never to a replay), else {302, web_url, app_url, click_param, unique,
+# already}. It reads the link and records the click in one step, so a disabled
+# link stops on the next click. A click whose record exists already counts
+# nothing and answers already = 1: a click id is recorded once, however often
+# it is sent (a spooled click whose first attempt did reach Redis, a replay
+# interrupted and run again).
 CLICK = Script(
     """
 local link = redis.call('HMGET', KEYS[1], 'active', 'product_active', 'web_url', 'app_url',
                         'click_param')
 if not link[1] or not link[3] then return {404} end
-if link[1] ~= '1' or link[2] ~= '1' then return {410} end
+if ARGV[10] ~= '1' and (link[1] ~= '1' or link[2] ~= '1') then return {410} end
+if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then
+  return {302, link[3], link[4], link[5], 0, 1}
+end
 local now = tonumber(ARGV[1])
 local unique = 0
 if ARGV[5] == '1' then
@@ -74,7 +84,7 @@ local flag = 'h'
 if ARGV[5] == '1' then flag = 'b' elseif unique == 1 then flag = 'u' end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. '|' .. flag .. '|' .. ARGV[9])
 redis.call('EXPIRE', KEYS[4], ARGV[7])
-return {302, link[3], link[4], link[5], unique}
+return {302, link[3], link[4], link[5], unique, 0}
 """
 )
 
@@ -86,6 +96,7 @@ class ClickOutcome:
     app_url: str = ""
     click_param: str = ""
     unique: bool = False
+    already_recorded: bool = False  # the click id was recorded before: nothing counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +140,70 @@ def record_click(
     local_date: str,
     retention_seconds: int,
     unique_window_ms: int,
+    replay: bool = False,
 ) -> ClickOutcome:
-    """Read the link and record the click in one round trip (one pipeline)."""
+    """Read the link and record the click in one round trip (one pipeline).
+
+    ``replay``: the click comes from a spool, answered while the store was
+    away; it keeps its own time and counts even if the link was disabled since.
+    Recording a click id a second time counts nothing (``already_recorded``)."""
+
+    def build(pipe: Any) -> None:
+        _queue_click(
+            pipe, link_id, click_id, now_ms, device, ip_hash, user_agent, bot, referrer,
+            local_date, retention_seconds, unique_window_ms, replay,
+        )  # fmt: skip
+
+    return _outcome(execute_with_scripts(r, [CLICK], build)[0])
+
+
+def replay_clicks(
+    r: redis.Redis,
+    spooled: Sequence[Mapping[str, Any]],
+    *,
+    retention_seconds: int,
+    unique_window_ms: int,
+) -> list[ClickOutcome]:
+    """Record clicks answered while the store was away (``replay``), many in
+    one round trip. Each mapping holds ``record_click``'s click fields.
+
+    Uniqueness is judged against the device's marks as they are at replay: if
+    the device clicked the link again, live, since, that later click took the
+    unique mark, and the replayed one counts as a repeat (one unique click
+    either way)."""
+    positions: list[int] = []
+
+    def build(pipe: Any) -> None:
+        positions.clear()
+        queued = 0
+        for c in spooled:
+            positions.append(queued)
+            queued += _queue_click(
+                pipe, c["link_id"], c["click_id"], int(c["now_ms"]), c["device"], c["ip_hash"],
+                c["user_agent"], bool(c["bot"]), c["referrer"], c["local_date"],
+                retention_seconds, unique_window_ms, True,
+            )  # fmt: skip
+
+    answers = execute_with_scripts(r, [CLICK], build)
+    return [_outcome(answers[i]) for i in positions]
+
+
+def _queue_click(
+    pipe: Any,
+    link_id: str,
+    click_id: str,
+    now_ms: int,
+    device: str,
+    ip_hash: str,
+    user_agent: str,
+    bot: bool,
+    referrer: str,
+    local_date: str,
+    retention_seconds: int,
+    unique_window_ms: int,
+    replay: bool,
+) -> int:
+    """Queue one click's script and device index; answers how many commands."""
     day = now_ms // DAY_MS
     # Compact, since a record is most of what a click costs in memory: the key
     # already names the link and the day, so the field is the id's random part
@@ -146,27 +219,33 @@ def record_click(
         retention_seconds,
         unique_window_ms,
         referrer,
+        "1" if replay else "0",
     ]
+    CLICK.queue(pipe, keys.click_keys(link_id, day), args)
+    if bot:
+        return 1
+    # Beside the script, not in it: the device's keys live in another slot. An
+    # entry for a click the script refused (404/410) names no record and is
+    # skipped when attributing; queued again for a click recorded before, it
+    # changes nothing.
+    dkey = keys.device_clicks(device)
+    pipe.zadd(dkey, {click_id: now_ms})
+    pipe.expire(dkey, retention_seconds)
+    if secrets.randbelow(TRIM_EVERY) == 0:
+        # Trimming on one click in TRIM_EVERY keeps a busy device's index
+        # bounded without paying for it on every click.
+        pipe.zremrangebyscore(dkey, "-inf", now_ms - retention_seconds * 1000)
+        return 4
+    return 3
 
-    def build(pipe: Any) -> None:
-        CLICK.queue(pipe, keys.click_keys(link_id, day), args)
-        if not bot:
-            # Beside the script, not in it: the device's keys live in another
-            # slot. An entry for a click the script refused (404/410) names no
-            # record and is skipped when attributing.
-            dkey = keys.device_clicks(device)
-            pipe.zadd(dkey, {click_id: now_ms})
-            pipe.expire(dkey, retention_seconds)
-            if secrets.randbelow(TRIM_EVERY) == 0:
-                # Trimming on one click in TRIM_EVERY keeps a busy device's index
-                # bounded without paying for it on every click.
-                pipe.zremrangebyscore(dkey, "-inf", now_ms - retention_seconds * 1000)
 
-    answer = execute_with_scripts(r, [CLICK], build)[0]
+def _outcome(answer: Any) -> ClickOutcome:
     status = int(answer[0])
     if status != 302:
         return ClickOutcome(status)
-    return ClickOutcome(302, answer[1], answer[2] or "", answer[3], bool(int(answer[4])))
+    return ClickOutcome(
+        302, answer[1], answer[2] or "", answer[3], bool(int(answer[4])), int(answer[5]) == 1
+    )
 
 
 def get_click(r: redis.Redis, click_id: str) -> Click | None:

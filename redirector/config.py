@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +19,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .fraud import FraudRules, load_fraud_rules
 from .programs import Program, load_programs
+from .proxies import Network, parse_networks
 
 REDIS_URL = "REDIS_URL"
 REDIS_CLUSTER_URL = "REDIS_CLUSTER_URL"
@@ -31,15 +34,25 @@ CLOCK = "REDIRECTOR_CLOCK"
 PROGRAMS = "REDIRECTOR_PROGRAMS"
 WORKERS = "REDIRECTOR_WORKERS"
 LOG_LEVEL = "REDIRECTOR_LOG_LEVEL"
+SPOOL_DIR = "REDIRECTOR_SPOOL_DIR"
+LINK_CACHE_SECONDS = "REDIRECTOR_LINK_CACHE_SECONDS"
+TRUSTED_PROXIES = "REDIRECTOR_TRUSTED_PROXIES"
+AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
+FRAUD = "REDIRECTOR_FRAUD"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to SPEC's defaults.
 SHIPPED_PROGRAMS = Path(__file__).resolve().parent.parent / "config" / "programs.toml"
+# Click-fraud thresholds (``fraud.py``), shipped and overridden the same way.
+SHIPPED_FRAUD = SHIPPED_PROGRAMS.with_name("fraud.toml")
 
 MIN_SECRET_KEY_LENGTH = 16
 UNIQUE_WINDOW_SECONDS = 24 * 3600
 DEVICE_COOKIE = "rd_did"
 DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
+DEFAULT_LINK_CACHE_SECONDS = 600
+MAX_LINK_CACHE_SECONDS = 24 * 3600
+DEFAULT_AUTH_FAILURE_LIMIT = "20/minute"
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,19 @@ class Settings:
     programs_path: Path | None = None
     workers: int = 0  # 0: chosen from the core count
     log_level: str = "info"
+    # Where the redirect spools clicks it answered while Redis was unreachable
+    # (``spool.py``); production points it at persistent disk.
+    spool_dir: Path = field(default_factory=lambda: default_spool_dir())
+    # How long a worker may still redirect a link it has seen, while Redis is
+    # unreachable (0: never, every click then answers 503).
+    link_cache_seconds: int = DEFAULT_LINK_CACHE_SECONDS
+    # Proxies whose X-Forwarded-For entries are believed (``proxies.client_ip``).
+    trusted_proxies: tuple[Network, ...] = ()
+    # Failed authentications allowed per client (limits' notation, e.g. "20/minute").
+    auth_failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT
+    # Click-fraud thresholds: floods of clicks, instant conversions (``fraud.py``).
+    fraud: FraudRules = field(default_factory=FraudRules)
+    fraud_path: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -147,6 +173,36 @@ class Settings:
         if log_level not in ("debug", "info", "warning", "error"):
             raise ConfigError(f"{LOG_LEVEL}={log_level!r} must be debug, info, warning or error")
 
+        try:
+            trusted_proxies = parse_networks(env.get(TRUSTED_PROXIES, ""))
+        except ValueError as exc:
+            raise ConfigError(f"{TRUSTED_PROXIES}: {exc}") from None
+
+        auth_failure_limit = env.get(AUTH_FAILURE_LIMIT, "").strip() or DEFAULT_AUTH_FAILURE_LIMIT
+        if not _rate_limit(auth_failure_limit):
+            raise ConfigError(
+                f"{AUTH_FAILURE_LIMIT}={auth_failure_limit!r} must read like '20/minute'"
+            )
+
+        fraud_path: Path | None
+        if env.get(FRAUD, "").strip():
+            fraud_path = Path(env[FRAUD].strip())
+        else:
+            fraud_path = SHIPPED_FRAUD if SHIPPED_FRAUD.is_file() else None
+        fraud = load_fraud_rules(fraud_path, FRAUD)
+
+        spool_text = env.get(SPOOL_DIR, "").strip()
+        spool_dir = Path(spool_text).expanduser().absolute() if spool_text else default_spool_dir()
+        if not embedded:  # only a Redis deployment spools
+            _check_writable_dir(spool_dir, SPOOL_DIR)
+
+        cache_text = env.get(LINK_CACHE_SECONDS, "").strip() or str(DEFAULT_LINK_CACHE_SECONDS)
+        if not cache_text.isdigit() or int(cache_text) > MAX_LINK_CACHE_SECONDS:
+            raise ConfigError(
+                f"{LINK_CACHE_SECONDS}={cache_text!r} must be a whole number of seconds "
+                f"up to {MAX_LINK_CACHE_SECONDS}"
+            )
+
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -160,6 +216,12 @@ class Settings:
             programs_path=programs_path,
             workers=int(workers_text),
             log_level=log_level,
+            spool_dir=spool_dir,
+            link_cache_seconds=int(cache_text),
+            trusted_proxies=trusted_proxies,
+            auth_failure_limit=auth_failure_limit,
+            fraud=fraud,
+            fraud_path=fraud_path,
         )
 
 
@@ -173,6 +235,31 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
             f"{name}={_redact(value)!r} must start with one of {', '.join(schemes)}://"
         )
     return value
+
+
+def _rate_limit(text: str) -> bool:
+    """One rate in limits' notation (``20/minute``, ``100 per hour``)."""
+    from limits import parse_many
+
+    try:
+        return len(parse_many(text)) == 1
+    except ValueError:
+        return False
+
+
+def default_spool_dir() -> Path:
+    """``redirector-spool`` in the system's temporary directory: fine on one
+    machine, but production should name persistent disk in REDIRECTOR_SPOOL_DIR."""
+    return Path(tempfile.gettempdir()) / "redirector-spool"
+
+
+def _check_writable_dir(path: Path, name: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{name}={str(path)!r} cannot be created ({exc.strerror})") from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{name}={str(path)!r} is not a writable directory")
 
 
 def _redact(url: str) -> str:

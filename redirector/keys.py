@@ -163,6 +163,17 @@ def orders() -> str:
     return f"{MONEY}:orders"
 
 
+def held_orders() -> str:
+    """Sorted set of ``<storefront>:<order>`` held for review, by arrival (ms)."""
+    return f"{MONEY}:held-orders"
+
+
+def review_request(storefront_id: str, order_id: str, action: str) -> str:
+    """An admin's review of an order (``release``/``reject``), recorded once (expires)."""
+    # The action before the ids: an order id may hold ":".
+    return f"{MONEY}:review-request:{action}:{storefront_id}:{order_id}"
+
+
 def link_money(link_id: str) -> str:
     """Hash of a link's order figures: orders, gmv, commission."""
     return f"{MONEY}:link:{link_id}"

@@ -17,6 +17,16 @@ How an event is applied:
    starts again. So concurrent duplicates apply once, and concurrent different
    events for one order apply one after the other, each seeing the last.
 
+Review (``fraud``): an order attributed, at ``paid``, to a click flagged as
+part of a flood, or paid within seconds of its click, is *held*. It keeps its
+lifecycle (link and product figures move as usual) but makes no settlement
+move while held. An admin then releases it (``review``: it settles now if it
+was confirmed, else when it is) or rejects it (it earns nothing: its link and
+product figures are taken back out, it never settles). Those two admin actions
+are events in the order's history (statuses ``release`` and ``reject``, never
+taken from a storefront), applied by the same ``APPLY`` script, so a replay of
+the history through ``plan`` (``settlement.recompute``) gives the same figures.
+
 All keys an event touches live in the ``{money}`` slot (``keys``).
 """
 
@@ -30,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from . import attribution, keys
+from . import attribution, fraud, keys
 from .clock import utc_from_ms
 from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import commission_of
@@ -39,6 +49,15 @@ from .programs import Program
 from .store import Script
 
 STATUSES = ("paid", "confirmed", "refunded", "cancelled")
+# An admin's review of a held order: events of the order's history too, never
+# accepted from a storefront (``schemas.OrderEventBody`` takes ``STATUSES`` only).
+RELEASE = "release"
+REJECT = "reject"
+ADMIN_STATUSES = (RELEASE, REJECT)
+HELD = "held"
+RELEASED = "released"
+REJECTED = "rejected"
+REVIEWED = {RELEASE: RELEASED, REJECT: REJECTED}
 NEXT: dict[str, frozenset[str]] = {
     "none": frozenset({"paid"}),
     "paid": frozenset({"confirmed", "cancelled"}),
@@ -63,7 +82,7 @@ DELIVERY_RETENTION_SECONDS = 30 * 86400
 #   "eq"      guard: HGET key field must equal value ("" for absent)
 #   "hset"    HSET key field value          "hincrby" HINCRBY key field value
 #   "rpush"   RPUSH key "<sequence> <value>"  "sadd"    SADD key value
-#   "zadd"    ZADD key value field (score)
+#   "zadd"    ZADD key value field (score)    "zrem"    ZREM key field
 # Answers {"dup", first response} for a replay, {"retry"} when the order or a
 # guard moved since the plan was made, {"ok"} once applied.
 APPLY = Script(
@@ -86,6 +105,7 @@ for i = 5, #ARGV, 4 do
   elseif op == 'rpush' then redis.call('RPUSH', key, seq .. ' ' .. v)
   elseif op == 'sadd' then redis.call('SADD', key, v)
   elseif op == 'zadd' then redis.call('ZADD', key, v, f)
+  elseif op == 'zrem' then redis.call('ZREM', key, f)
   end
 end
 redis.call('HSET', KEYS[1], 'version', tonumber(version) + 1)
@@ -136,6 +156,9 @@ class Order:
     credit: Credit | None
     commission: int
     settled_period: str | None
+    review: str | None = None  # None, "held", "released" or "rejected"
+    review_reason: str | None = None  # why it was held: ``fraud.REASONS``
+    reviewed_at: int | None = None
 
     @classmethod
     def from_hash(cls, storefront_id: str, order_id: str, data: dict[str, str]) -> Order:
@@ -163,6 +186,9 @@ class Order:
             credit=credit,
             commission=int(data.get("commission", 0)),
             settled_period=data.get("settled_period") or None,
+            review=data.get("review") or None,
+            review_reason=data.get("review_reason") or None,
+            reviewed_at=int(data["reviewed_at"]) if data.get("reviewed_at") else None,
         )
 
 
@@ -215,8 +241,14 @@ def plan(
     programs: dict[str, Program] | Any,
     tz: ZoneInfo,
     closed: set[str],
+    hold: str | None = None,
 ) -> Plan:
-    """The rule: what ``event`` does to ``order`` (None: not seen yet). Pure."""
+    """The rule: what ``event`` does to ``order`` (None: not seen yet). Pure.
+
+    ``hold``: at ``paid``, why the attributed order is held for review (None: it
+    is not); ``release`` and ``reject`` are an admin's review of a held order."""
+    if event.status in ADMIN_STATUSES:
+        return _review_plan(order, event, programs=programs, tz=tz, closed=closed)
     current = order.status if order else "none"
     wanted = event.status
     refunded = event.refunded_amount
@@ -291,6 +323,8 @@ def plan(
             attributed_by=credit.how,
             commission=commission,
         )
+        if hold is not None:
+            p.fields.update(review=HELD, review_reason=hold)
         p.commission = commission
         p.link = {"orders": 1, "gmv": event.amount, "commission": commission}
         p.product = {"orders": 1, "gmv": event.amount}
@@ -298,32 +332,16 @@ def plan(
 
     credit = order.credit
     net_before = order.amount - order.refunded_amount
-    if credit is None:  # unattributed: only the status and its time move
+    if credit is None or order.review == REJECTED:
+        # Unattributed, or rejected on review: only the status and its time move.
         if wanted == "refunded":
             p.fields["refunded_amount"] = refunded
         return p
-    program = programs[credit.channel]
 
     if wanted == "confirmed":
         p.commission = order.commission
-        settle = first_open(
-            period_of(utc_from_ms(event.occurred_ms), tz, program.holding_days), closed
-        )
-        p.fields["settled_period"] = str(settle)
-        p.open_periods.add(str(settle))
-        p.settlement.append(
-            SettlementMove(
-                str(settle),
-                False,
-                credit.account,
-                credit.channel,
-                credit.creator_id,
-                1,
-                net_before,
-                order.commission,
-                f"{order.storefront_id}:{order.order_id}",
-            )
-        )
+        if order.review != HELD:  # a held order settles when released
+            _settle(p, order, credit, event.occurred_ms, programs=programs, tz=tz, closed=closed)
         return p
 
     if wanted == "cancelled":
@@ -378,6 +396,83 @@ def plan(
     return p
 
 
+def _settle(
+    p: Plan,
+    order: Order,
+    credit: Credit,
+    confirmed_ms: int,
+    *,
+    programs: Any,
+    tz: ZoneInfo,
+    closed: set[str],
+) -> None:
+    """Settle ``order`` (confirmed at ``confirmed_ms``): the first open period not
+    before the one holding ``confirmed_at + holding_days``."""
+    program = programs[credit.channel]
+    settle = first_open(period_of(utc_from_ms(confirmed_ms), tz, program.holding_days), closed)
+    p.fields["settled_period"] = str(settle)
+    p.open_periods.add(str(settle))
+    p.settlement.append(
+        SettlementMove(
+            str(settle),
+            False,
+            credit.account,
+            credit.channel,
+            credit.creator_id,
+            1,
+            order.amount - order.refunded_amount,
+            order.commission,
+            f"{order.storefront_id}:{order.order_id}",
+        )
+    )
+
+
+def _review_plan(
+    order: Order | None,
+    event: OrderEvent,
+    *,
+    programs: Any,
+    tz: ZoneInfo,
+    closed: set[str],
+) -> Plan:
+    """An admin's ``release`` or ``reject`` of a held order. Pure.
+
+    - release: ``review: "released"``; a confirmed order settles now, as a
+      confirmation would have (``_settle``); one not yet confirmed settles when
+      it is; a cancelled one never does.
+    - reject: ``review: "rejected"``, commission 0; its link and product figures
+      are taken back out (unless a cancellation did already); it never settles.
+    Anything but a held order is 409."""
+    wanted = event.status
+    if order is None:
+        raise _impossible("none", wanted)
+    if order.review != HELD:
+        state = order.review or "not held"
+        raise Conflict(
+            f"order cannot be {REVIEWED[wanted]}: it is {state}",
+            review=order.review,
+            requested_action=wanted,
+        )
+    p = Plan(applied=True, status=order.status, commission=order.commission)
+    p.fields["review"] = REVIEWED[wanted]
+    p.fields["reviewed_at"] = event.occurred_ms
+    credit = order.credit
+    if credit is None:  # held orders are attributed; nothing moves without a credit
+        return p
+    if wanted == RELEASE:
+        confirmed_ms = order.times.get("confirmed_at")
+        if confirmed_ms is not None:
+            _settle(p, order, credit, confirmed_ms, programs=programs, tz=tz, closed=closed)
+        return p
+    p.fields["commission"] = 0
+    p.commission = 0
+    if order.status != "cancelled":
+        net = order.amount - order.refunded_amount
+        p.link = {"orders": -1, "gmv": -net, "commission": -order.commission}
+        p.product = {"orders": -1, "gmv": -net}
+    return p
+
+
 def line_field(account: str, channel: str, creator: str, metric: str) -> str:
     return f"{account}|{channel}|{creator}|{metric}"
 
@@ -396,6 +491,42 @@ class _Ops:
 
     def add(self, op: str, key: str, name: Any = "", value: Any = "") -> None:
         self.args += [op, self._index(key), name, value]
+
+
+def _queue_writes(ops: _Ops, p: Plan, order_key: str, credit: Credit | None) -> None:
+    """The writes of an applied plan: the order's fields, its link's and
+    product's figures, and the settlement aggregates (guarded open)."""
+    for name, value in p.fields.items():
+        ops.add("hset", order_key, name, value)
+    if credit is not None:
+        for name, delta in p.link.items():
+            ops.add("hincrby", keys.link_money(credit.link_id), name, delta)
+        for name, delta in p.product.items():
+            ops.add("hincrby", keys.product_sales(credit.product_id), name, delta)
+    for period in p.open_periods:
+        ops.add("eq", keys.periods(), period, "")
+    for move in p.settlement:
+        where = (
+            keys.period_adjustments(move.period)
+            if move.adjustment
+            else keys.period_lines(move.period)
+        )
+        for creator in ("*", move.creator_id):
+            for metric in ("orders", "gmv", "commission"):
+                ops.add(
+                    "hincrby",
+                    where,
+                    line_field(move.account, move.channel, creator, metric),
+                    getattr(move, metric),
+                )
+        if move.adjustment:
+            ops.add(
+                "sadd",
+                keys.period_adjusted_orders(move.period),
+                "",
+                f"{move.account}|{move.channel}|{move.order_ref}",
+            )
+        ops.add("hincrby", keys.period_versions(), move.period, 1)
 
 
 def _response(order_id: str, status: str, credit: Credit | None, commission: int) -> dict:
@@ -454,6 +585,7 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
         closed = set(period_states)  # field present: closed (value: when)
 
         credit = None
+        hold = None
         if order is None and event.status == "paid":
             found = attribution.attribute(
                 r,
@@ -465,6 +597,13 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
                 verify_device=svc.devices.verify,
             )
             credit = _credit_for(r, found, settings.programs) if found else None
+            if credit is not None and found is not None and found.click is not None:
+                hold = fraud.hold_reason(
+                    settings.fraud,
+                    suspicious=getattr(found.click, "suspicious", False),
+                    click_ms=found.click.at_ms,
+                    paid_ms=event.occurred_ms,
+                )
 
         p = plan(
             order,
@@ -473,6 +612,7 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
             programs=settings.programs,
             tz=settings.timezone,
             closed=closed,
+            hold=hold,
         )
         effective_credit = credit if order is None else order.credit
         response = _response(event.order_id, p.status, effective_credit, p.commission)
@@ -493,41 +633,11 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
         if p.applied:
             if order is None:
                 p.fields["storefront_id"] = storefront_id
-                ops.add(
-                    "zadd", keys.orders(), f"{storefront_id}:{event.order_id}", event.received_ms
-                )
-            for name, value in p.fields.items():
-                ops.add("hset", order_key, name, value)
-            target = effective_credit
-            if target is not None:
-                for name, delta in p.link.items():
-                    ops.add("hincrby", keys.link_money(target.link_id), name, delta)
-                for name, delta in p.product.items():
-                    ops.add("hincrby", keys.product_sales(target.product_id), name, delta)
-            for period in p.open_periods:
-                ops.add("eq", keys.periods(), period, "")
-            for move in p.settlement:
-                where = (
-                    keys.period_adjustments(move.period)
-                    if move.adjustment
-                    else keys.period_lines(move.period)
-                )
-                for creator in ("*", move.creator_id):
-                    for metric in ("orders", "gmv", "commission"):
-                        ops.add(
-                            "hincrby",
-                            where,
-                            line_field(move.account, move.channel, creator, metric),
-                            getattr(move, metric),
-                        )
-                if move.adjustment:
-                    ops.add(
-                        "sadd",
-                        keys.period_adjusted_orders(move.period),
-                        "",
-                        f"{move.account}|{move.channel}|{move.order_ref}",
-                    )
-                ops.add("hincrby", keys.period_versions(), move.period, 1)
+                ref = f"{storefront_id}:{event.order_id}"
+                ops.add("zadd", keys.orders(), ref, event.received_ms)
+                if p.fields.get("review") == HELD:
+                    ops.add("zadd", keys.held_orders(), ref, event.received_ms)
+            _queue_writes(ops, p, order_key, effective_credit)
         answer = APPLY(
             r,
             ops.keys,
@@ -544,6 +654,88 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
         if answer[0] == "dup":
             return json.loads(answer[1]), True
     raise Busy("the order is changing too fast; retry the event shortly")
+
+
+def review(svc: Any, storefront_id: str, order_id: str, action: str) -> dict[str, Any]:
+    """An admin releases (``release``) or rejects (``reject``) a held order.
+
+    Applied once, through ``APPLY`` like a storefront's event and kept in the
+    order's history: the request id ``review-<order id>-<action>`` is recorded
+    with it, so a repeated request (a double click) changes nothing and is 409,
+    as is any action on an order that is not held. Answers the order."""
+    if action not in ADMIN_STATUSES:
+        raise ValueError(f"unknown review action {action!r}")
+    r = svc.store
+    settings = svc.settings
+    order_key = keys.order(storefront_id, order_id)
+    request_key = keys.review_request(storefront_id, order_id, action)
+    request_id = f"review-{order_id}-{action}"
+    for _ in range(MAX_ATTEMPTS):
+        pipe = r.pipeline(transaction=False)
+        pipe.hgetall(order_key)
+        pipe.get(request_key)
+        pipe.hgetall(keys.periods())
+        data, first, period_states = pipe.execute()
+        if not data:
+            raise NotFound(f"order {order_id!r} of storefront {storefront_id!r} not found")
+        if first is not None:
+            raise Conflict(f"order was {REVIEWED[action]} already", requested_action=action)
+        order = Order.from_hash(storefront_id, order_id, data)
+        now_ms = svc.clock.now_ms()
+        event = OrderEvent(
+            webhook_id=request_id,
+            order_id=order_id,
+            status=action,
+            amount=order.amount,
+            currency=order.currency,
+            occurred_ms=now_ms,
+            received_ms=now_ms,
+        )
+        p = plan(
+            order,
+            event,
+            credit=order.credit,
+            programs=settings.programs,
+            tz=settings.timezone,
+            closed=set(period_states),
+        )
+        history = {
+            "webhook_id": request_id,
+            "status": action,
+            "amount": order.amount,
+            "refunded_amount": None,
+            "occurred_at": now_ms,
+            "received_at": now_ms,
+            "click_id": None,
+            "device_id": None,
+            "applied": True,
+            "by": "admin",
+        }
+        ops = _Ops(order_key, request_key)
+        ops.add("rpush", keys.order_history(storefront_id, order_id), "", json.dumps(history))
+        ops.add("zrem", keys.held_orders(), f"{storefront_id}:{order_id}", "")
+        _queue_writes(ops, p, order_key, order.credit)
+        answer = APPLY(
+            r,
+            ops.keys,
+            [
+                request_id,
+                order.version,
+                json.dumps({"review": p.fields["review"]}),
+                DELIVERY_RETENTION_SECONDS,
+                *ops.args,
+            ],
+        )
+        if answer[0] == "ok":
+            return get_order(r, storefront_id, order_id)
+        if answer[0] == "dup":
+            raise Conflict(f"order was {REVIEWED[action]} already", requested_action=action)
+    raise Busy("the order is changing too fast; retry shortly")
+
+
+def held_orders(r: redis.Redis) -> list[dict[str, Any]]:
+    """Orders held for review, oldest first."""
+    return [get_order(r, *ref.split(":", 1)) for ref in r.zrange(keys.held_orders(), 0, -1)]
 
 
 def get_order(r: redis.Redis, storefront_id: str, order_id: str) -> dict[str, Any]:
@@ -580,6 +772,15 @@ def get_order(r: redis.Redis, storefront_id: str, order_id: str) -> dict[str, An
         "commission_rate_bps": credit.rate_bps if credit else None,
         "commission": order.commission,
         "settled_period": order.settled_period,
+        "review": (
+            {
+                "status": order.review,
+                "reason": order.review_reason,
+                "reviewed_at": order.reviewed_at,
+            }
+            if order.review
+            else None
+        ),
         "history": [json.loads(entry.split(" ", 1)[1]) for entry in history],
     }
 

@@ -7,6 +7,13 @@ the device id, then one round trip to the store that reads the link's state
 and destination and records the click (``clicks.record_click``). Only then is
 the answer sent, so a redirected click is always a recorded click.
 
+When the store is unreachable, a link this worker redirected in the last
+``REDIRECTOR_LINK_CACHE_SECONDS`` (a per-process copy, filled from what the
+click script answers, read only then) is still redirected: its click is
+written to the local spool (``spool.py``) before the answer and replayed into
+the store, exactly once, when it returns. Any other link answers 503 with
+``Retry-After``, as does any other store error: never a 500.
+
 Rules (SPEC, Redirect):
 - a token that does not verify, or names no link: 404, a small page, no Location;
 - a disabled link or an inactive product: 410;
@@ -22,23 +29,30 @@ Rules (SPEC, Redirect):
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import redis
 from itsdangerous import BadSignature
 
-from . import bots, clicks, metrics
+from . import bots, clicks, metrics, spool
 from .clock import Clock
 from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, UNIQUE_WINDOW_SECONDS, Settings
 from .ids import KeyedSigner, random_id
 from .links import LinkSigner, local_date
 from .store import UNAVAILABLE_ERRORS
 
+log = logging.getLogger("redirector")
+
 DEVICE_SALT = "redirector.device"
 DEVICE_ID_LENGTH = 16
+# Links a worker remembers for an outage (least recently redirected dropped first).
+RECENT_LINKS = 10_000
 StartResponse = Callable[..., Any]
 
 _PAGE = (
@@ -128,6 +142,12 @@ def _referrer_host(environ: dict[str, Any]) -> str:
     return host[:64].replace("|", "")
 
 
+def _replayed(outcome: clicks.ClickOutcome) -> str:
+    if outcome.status != 302:
+        return "dropped (no such link)"
+    return "already recorded" if outcome.already_recorded else "counted"
+
+
 class Redirector:
     """WSGI middleware: answers ``/r/<token>`` itself, passes the rest to ``app``."""
 
@@ -159,6 +179,26 @@ class Redirector:
             name: metrics.CLICKS.labels(name)
             for name in ("human", "bot", "gone", "not_found", "unavailable")
         }
+        # The outage fallback, with Redis only (the embedded store is never
+        # away): link id -> (its last 302 outcome, time.monotonic() then). Read
+        # only when the store is unreachable; in normal operation every click
+        # reads the link's state in the store, so a disabled link stops at once.
+        self.spool: spool.Spool | None = None
+        self.recent_links: dict[str, tuple[clicks.ClickOutcome, float]] = {}
+        self.remember_links = False
+        self.link_cache_seconds = settings.link_cache_seconds
+        self._evict_lock = threading.Lock()
+        self._logged: set[type[BaseException]] = set()
+        if not settings.embedded:
+            self.spool = spool.Spool(
+                spool.store_directory(
+                    settings.spool_dir, settings.redis_url, settings.redis_cluster_url
+                ),
+                replay=self.replay_clicks,
+                available=self._store_answers,
+            )
+            self.remember_links = self.link_cache_seconds > 0
+            self.spool.start_if_pending()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -185,6 +225,40 @@ class Redirector:
         ]
         start_response(status, headers + (extra or []))
         return [] if head else [body]
+
+    def _unavailable(self, start_response: StartResponse, head: bool) -> list[bytes]:
+        self.outcomes["unavailable"].inc()
+        return self._page(
+            start_response,
+            "503 SERVICE UNAVAILABLE",
+            UNAVAILABLE_PAGE,
+            head,
+            [("Retry-After", "5")],
+        )
+
+    def _found(
+        self,
+        start_response: StartResponse,
+        outcome: clicks.ClickOutcome,
+        mobile: bool,
+        bot: bool,
+        click_id: str,
+        set_cookie: str | None,
+    ) -> list[bytes]:
+        self.outcomes["bot" if bot else "human"].inc()
+        # Bots get the web page even with a phone's user agent: a crawler or a
+        # preview fetcher cannot open an app, and the page is what it should see.
+        deep = mobile and not bot and outcome.app_url
+        url = outcome.app_url if deep else outcome.web_url
+        headers = [
+            ("Location", with_click_id(url, outcome.click_param, click_id)),
+            ("Content-Length", "0"),
+            ("Cache-Control", "no-store"),
+        ]
+        if set_cookie:
+            headers.append(("Set-Cookie", f"{DEVICE_COOKIE}={set_cookie}{self.cookie_suffix}"))
+        start_response("302 FOUND", headers)
+        return []
 
     def redirect(
         self, environ: dict[str, Any], start_response: StartResponse, token: str
@@ -221,52 +295,123 @@ class Redirector:
             device, set_cookie = self.devices.issue()
 
         try:
-            now_ms = self.clock.now_ms()
-            click_id = clicks.new_click_id(link_id, now_ms)
+            now_ms = self.clock.now_ms()  # the mock clock lives in the store
+        except redis.RedisError as exc:
+            self._log_once(exc, "a store error")
+            return self._unavailable(start_response, head)
+        click_id = clicks.new_click_id(link_id, now_ms)
+        ip_hash = self.hash_ip(environ.get("REMOTE_ADDR", ""))
+        user_agent = (
+            agent.label if agent.bot or not bot else "bot/" + ("head" if head else "prefetch")
+        )
+        referrer = _referrer_host(environ)
+        day = local_date(now_ms, self.settings.timezone)
+        try:
             outcome = clicks.record_click(
                 self.store,
                 link_id=link_id,
                 click_id=click_id,
                 now_ms=now_ms,
                 device=device,
-                ip_hash=self.hash_ip(environ.get("REMOTE_ADDR", "")),
-                user_agent=agent.label
-                if agent.bot or not bot
-                else "bot/" + ("head" if head else "prefetch"),
+                ip_hash=ip_hash,
+                user_agent=user_agent,
                 bot=bot,
-                referrer=_referrer_host(environ),
-                local_date=local_date(now_ms, self.settings.timezone),
+                referrer=referrer,
+                local_date=day,
                 retention_seconds=self.retention_seconds,
                 unique_window_ms=self.unique_window_ms,
             )
         except UNAVAILABLE_ERRORS:
-            self.outcomes["unavailable"].inc()
-            return self._page(
-                start_response,
-                "503 SERVICE UNAVAILABLE",
-                UNAVAILABLE_PAGE,
-                head,
-                [("Retry-After", "5")],
-            )
+            # Everything record_click needs, to record the click later as it is now.
+            spooled = {
+                "link_id": link_id,
+                "click_id": click_id,
+                "now_ms": now_ms,
+                "device": device,
+                "ip_hash": ip_hash,
+                "user_agent": user_agent,
+                "bot": bot,
+                "referrer": referrer,
+                "local_date": day,
+            }
+            return self._redirect_offline(start_response, head, spooled, agent.mobile, set_cookie)
+        except redis.RedisError as exc:
+            self._log_once(exc, "a store error")
+            return self._unavailable(start_response, head)
 
-        if outcome.status == 404:
+        if outcome.status != 302:
+            self.recent_links.pop(link_id, None)  # nor in an outage, then
+            if outcome.status == 410:
+                self.outcomes["gone"].inc()
+                return self._page(start_response, "410 GONE", GONE_PAGE, head)
             self.outcomes["not_found"].inc()
             return self._page(start_response, "404 NOT FOUND", NOT_FOUND_PAGE, head)
-        if outcome.status == 410:
-            self.outcomes["gone"].inc()
-            return self._page(start_response, "410 GONE", GONE_PAGE, head)
+        if self.remember_links:
+            recent = self.recent_links
+            recent.pop(link_id, None)  # to the end: the most recently used
+            recent[link_id] = (outcome, time.monotonic())
+            if len(recent) > RECENT_LINKS:
+                self._evict()
+        return self._found(start_response, outcome, agent.mobile, bot, click_id, set_cookie)
 
-        self.outcomes["bot" if bot else "human"].inc()
-        # Bots get the web page even with a phone's user agent: a crawler or a
-        # preview fetcher cannot open an app, and the page is what it should see.
-        deep = agent.mobile and not bot and outcome.app_url
-        url = outcome.app_url if deep else outcome.web_url
-        headers = [
-            ("Location", with_click_id(url, outcome.click_param, click_id)),
-            ("Content-Length", "0"),
-            ("Cache-Control", "no-store"),
-        ]
-        if set_cookie:
-            headers.append(("Set-Cookie", f"{DEVICE_COOKIE}={set_cookie}{self.cookie_suffix}"))
-        start_response("302 FOUND", headers)
-        return []
+    # -- the store unreachable ------------------------------------------------------
+
+    def _redirect_offline(
+        self,
+        start_response: StartResponse,
+        head: bool,
+        click: dict[str, Any],
+        mobile: bool,
+        set_cookie: str | None,
+    ) -> list[bytes]:
+        """Redirect a recently seen link and spool its click; else 503."""
+        seen = self.recent_links.get(click["link_id"]) if self.spool is not None else None
+        if seen is None or time.monotonic() - seen[1] > self.link_cache_seconds:
+            return self._unavailable(start_response, head)
+        assert self.spool is not None
+        try:
+            self.spool.append(click)
+        except OSError as exc:
+            self._log_once(exc, "the spool refusing a click")
+            return self._unavailable(start_response, head)
+        return self._found(
+            start_response, seen[0], mobile, click["bot"], click["click_id"], set_cookie
+        )
+
+    def replay_clicks(self, batch: list[dict[str, Any]]) -> list[str]:
+        """Record spooled clicks (``spool.Spool`` calls this, a batch per round
+        trip); answers what became of each."""
+        outcomes = clicks.replay_clicks(
+            self.store,
+            batch,
+            retention_seconds=self.retention_seconds,
+            unique_window_ms=self.unique_window_ms,
+        )
+        return [_replayed(o) for o in outcomes]
+
+    def _store_answers(self) -> bool:
+        try:
+            return bool(self.store.ping())
+        except redis.RedisError:
+            return False
+
+    def _evict(self) -> None:
+        """Drop the least recently redirected links beyond ``RECENT_LINKS``."""
+        with self._evict_lock:
+            recent = self.recent_links
+            while len(recent) > RECENT_LINKS:
+                try:
+                    del recent[next(iter(recent))]
+                except (KeyError, RuntimeError, StopIteration):
+                    break  # another thread moved a link meanwhile: the next click evicts
+
+    def _log_once(self, exc: BaseException, what: str) -> None:
+        """Logged once per kind of error and process: an outage must not flood the log."""
+        kind = type(exc)
+        if kind in self._logged:
+            return
+        self._logged.add(kind)
+        if isinstance(exc, UNAVAILABLE_ERRORS):  # the mock clock, kept in the store
+            log.warning("the store is unreachable (%s); redirects answer 503", exc)
+        else:
+            log.error("the redirect answers 503 on %s (logged once)", what, exc_info=exc)

@@ -3,6 +3,9 @@
 Rules kept here:
 - a creator's API key is returned once and stored only as its SHA-256 (keys are
   random 256-bit strings, so a fast hash is enough: there is nothing to guess);
+- a storefront's signing secret is returned once and stored only sealed
+  (``secrets_at_rest``): callbacks must be verified with it, so it cannot be
+  hashed, but the store alone never reveals it;
 - a product's URLs must be on one of its storefront's allowed hosts, so the
   redirect can only ever go where an admin said (no open redirect);
 - a product never moves to another storefront (orders and clicks are matched by
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -26,7 +30,10 @@ import redis
 
 from . import keys, webhooks
 from .errors import Conflict, InvalidField, NotFound
+from .secrets_at_rest import SecretBox, SecretUnreadable
 from .store import Script
+
+log = logging.getLogger("redirector")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 HOST = re.compile(
@@ -170,7 +177,8 @@ class Storefront:
     name: str
     hosts: list[str]
     click_param: str
-    signing_secrets: list[dict[str, Any]]  # newest first: {"secret", "until" (ms or None)}
+    # Newest first: {"sealed": the secret sealed by a SecretBox, "until": ms or None}.
+    signing_secrets: list[dict[str, Any]]
     created_at: int
 
     def to_json(self) -> dict[str, Any]:
@@ -206,8 +214,10 @@ def put_storefront(
     hosts: list[str],
     click_param: str | None,
     now_ms: int,
+    box: SecretBox,
 ) -> tuple[Storefront, str | None]:
-    """Create or update; on create also answers the signing secret (``whsec_…``)."""
+    """Create or update; on create also answers the signing secret (``whsec_…``),
+    which is stored sealed by ``box``."""
     hosts = normalize_hosts(hosts)
     if click_param is not None and not CLICK_PARAM.match(click_param):
         raise InvalidField.one("click_param", "use 1-32 letters, digits, '_', '.', '~' or '-'")
@@ -242,14 +252,14 @@ def put_storefront(
         secret = webhooks.new_secret()
         created = r.hsetnx(key, "created_at", now_ms)
         if not created:  # lost a race with another create: update instead
-            return put_storefront(r, storefront_id, name, hosts, click_param, now_ms)
+            return put_storefront(r, storefront_id, name, hosts, click_param, now_ms, box)
         r.hset(
             key,
             mapping={
                 "name": name,
                 "hosts": json.dumps(hosts),
                 "click_param": click_param or DEFAULT_CLICK_PARAM,
-                "signing_secrets": json.dumps([{"secret": secret, "until": None}]),
+                "signing_secrets": json.dumps([{"sealed": box.seal(secret), "until": None}]),
             },
         )
         r.sadd(keys.storefronts(), storefront_id)
@@ -274,20 +284,34 @@ def list_storefronts(r: redis.Redis) -> list[Storefront]:
     return [get_storefront(r, sid) for sid in sorted(r.smembers(keys.storefronts()))]
 
 
-def valid_signing_secrets(r: redis.Redis, storefront_id: str, now_ms: int) -> list[str]:
+def valid_signing_secrets(
+    r: redis.Redis, storefront_id: str, now_ms: int, box: SecretBox
+) -> list[str]:
     """The secrets a callback may be signed with now: the current one, and the
-    previous ones until their grace period ends."""
+    previous ones until their grace period ends, opened by ``box``. A secret no
+    configured key opens is left out (and said in the log, without the secret)."""
     storefront = get_storefront(r, storefront_id)
-    return [
-        s["secret"] for s in storefront.signing_secrets if s["until"] is None or now_ms < s["until"]
-    ]
+    out = []
+    for entry in storefront.signing_secrets:
+        if entry["until"] is not None and now_ms >= entry["until"]:
+            continue
+        try:
+            out.append(box.open(entry["sealed"]))
+        except SecretUnreadable:
+            log.warning(
+                "storefront %r has a signing secret that no key in REDIRECTOR_SECRET_KEYS "
+                "opens: put the key it was sealed with back, or rotate the storefront's secret",
+                storefront_id,
+            )
+    return out
 
 
 def rotate_signing_secret(
-    r: redis.Redis, storefront_id: str, grace_seconds: int, now_ms: int
+    r: redis.Redis, storefront_id: str, grace_seconds: int, now_ms: int, box: SecretBox
 ) -> tuple[str, int]:
     """A new secret signs from now on; the old ones verify until ``now + grace``.
-    Answers (new secret, end of the grace period in ms)."""
+    Answers (new secret, end of the grace period in ms). Every secret kept is
+    sealed again under the newest key."""
     key = keys.storefront(storefront_id)
     secret = webhooks.new_secret()
     until = now_ms + grace_seconds * 1000
@@ -299,18 +323,27 @@ def rotate_signing_secret(
                 if raw is None:
                     raise NotFound(f"storefront {storefront_id!r} not found")
                 kept = [
-                    {"secret": s["secret"], "until": min(until, s["until"] or until)}
+                    {
+                        "sealed": _resealed(box, s["sealed"]),
+                        "until": min(until, s["until"] or until),
+                    }
                     for s in json.loads(raw)
                     if s["until"] is None or s["until"] > now_ms
                 ]
+                fresh = {"sealed": box.seal(secret), "until": None}
                 pipe.multi()
-                pipe.hset(
-                    key, "signing_secrets", json.dumps([{"secret": secret, "until": None}, *kept])
-                )
+                pipe.hset(key, "signing_secrets", json.dumps([fresh, *kept]))
                 pipe.execute()
                 return secret, until
             except redis.WatchError:
                 continue
+
+
+def _resealed(box: SecretBox, sealed: str) -> str:
+    try:
+        return box.reseal(sealed)
+    except SecretUnreadable:
+        return sealed  # kept as it is: the key that opens it may come back
 
 
 # -- products ---------------------------------------------------------------------

@@ -385,7 +385,8 @@ class Difference:
 def recompute(svc: Any, period: Period) -> tuple[dict[str, int], dict[str, int], set[str]]:
     """A period's aggregates recomputed from the order records alone: each
     order's applied events replayed through ``orders.plan``, each seeing the
-    periods that were closed before it (by the money sequence)."""
+    periods that were closed before it (by the money sequence). An admin's
+    review (``release``/``reject``) is one of those events."""
     from . import orders
 
     r = svc.store
@@ -435,6 +436,7 @@ def recompute(svc: Any, period: Period) -> tuple[dict[str, int], dict[str, int],
                 programs=settings.programs,
                 tz=settings.timezone,
                 closed=closed,
+                hold=final.review_reason,  # decided at paid, from the click
             )
             fields.update(plan.fields)
             fields["storefront_id"] = storefront_id

@@ -608,6 +608,7 @@ def test_an_admin_reads_the_order_with_its_attribution_and_history(
         "commission_rate_bps",
         "commission",
         "settled_period",
+        "review",
         "history",
     }
     assert order["storefront_id"] == "taobao" and order["order_id"] == "o-1"

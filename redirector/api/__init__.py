@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .. import metrics
 from ..errors import Busy, RedirectorError, StoreUnavailable
+from ..secrets_at_rest import SecretBox, box_for
 from ..store import UNAVAILABLE_ERRORS
 
 
@@ -88,15 +90,24 @@ def _bad_json(message: str = "the body is not valid JSON") -> RedirectorError:
     return BadRequest(message)
 
 
-def init_app(app: Flask) -> None:
-    from . import leaderboard, links, orders, registry, service, settlement
+def secret_box() -> SecretBox:
+    """The box that seals and opens storefront secrets, from the configured keys."""
+    from ..app import services
 
+    return box_for(services().settings.secret_keys)
+
+
+def init_app(app: Flask) -> None:
+    from . import leaderboard, links, orders, ratelimit, registry, service, settlement
+
+    ratelimit.init_app(app, app.extensions["redirector"].settings)
     app.register_api(registry.bp)  # type: ignore[attr-defined]
     app.register_api(orders.bp)  # type: ignore[attr-defined]
     app.register_api(settlement.bp)  # type: ignore[attr-defined]
     app.register_api(links.bp)  # type: ignore[attr-defined]
     app.register_api(service.bp)  # type: ignore[attr-defined]
     app.register_api(leaderboard.bp)  # type: ignore[attr-defined]
+    app.register_api(__import__(f"{__name__}.review", fromlist=["bp"]).bp)  # type: ignore[attr-defined]
 
     @app.errorhandler(RedirectorError)
     def _domain_error(error: RedirectorError) -> tuple[Response, int]:
@@ -107,6 +118,13 @@ def init_app(app: Flask) -> None:
 
     for exc_class in UNAVAILABLE_ERRORS:
         app.register_error_handler(exc_class, _store_down)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(error: RateLimitExceeded) -> Any:
+        seconds = ratelimit.retry_after()
+        message = ratelimit.too_many_message(seconds)
+        body = {"error": {"code": "too_many_requests", "message": message}}
+        return ratelimit.with_retry_after(jsonify(body), seconds), 429
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:

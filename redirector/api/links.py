@@ -22,6 +22,8 @@ ERRORS: dict[Any, Any] = {
     403: schemas.ErrorResponse,
     404: schemas.ErrorResponse,
     422: schemas.ErrorResponse,
+    429: schemas.ErrorResponse,
+    503: schemas.ErrorResponse,
 }
 LINK_ID = re.compile(r"[A-Za-z0-9]{10}")
 

@@ -13,13 +13,15 @@ from .. import orders, registry, webhooks
 from ..app import services
 from ..clock import MockClock, ms_from_datetime, utc_from_ms
 from ..errors import BadRequest, InvalidField, NotFound, Unauthorized
-from . import iso, ok, schemas, validation_error
+from . import iso, ok, schemas, secret_box, validation_error
 from .auth import ADMIN, BEARER, require
 
 bp = APIBlueprint("orders", __name__, url_prefix="/api/v1")
 tag = Tag(name="orders")
 clock_tag = Tag(name="clock")
-ERRORS: dict[Any, Any] = {s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 503)}
+ERRORS: dict[Any, Any] = {
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 429, 503)
+}
 SIGNED_BODY = {
     "requestBody": {
         "required": True,
@@ -27,7 +29,12 @@ SIGNED_BODY = {
             "Signed per Standard Webhooks: headers webhook-id, webhook-timestamp (Unix s) and "
             "webhook-signature (v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>)."
         ),
-        "content": {"application/json": {"schema": schemas.OrderEventBody.model_json_schema()}},
+        "content": {
+            "application/json": {
+                "schema": schemas.OrderEventBody.model_json_schema(),
+                "example": schemas.ORDER_EVENT_EXAMPLE,
+            }
+        },
     },
     "parameters": [
         {"name": h, "in": "header", "required": True, "schema": {"type": "string"}}
@@ -49,7 +56,7 @@ def order_event(path: schemas.StorefrontPath) -> Any:
     now = svc.clock.now()
     try:
         secrets = registry.valid_signing_secrets(
-            svc.store, path.storefront_id, ms_from_datetime(now)
+            svc.store, path.storefront_id, ms_from_datetime(now), secret_box()
         )
     except NotFound:
         raise NotFound(f"storefront {path.storefront_id!r} not found") from None
@@ -120,7 +127,7 @@ def rotate_signing_secret(path: schemas.StorefrontPath, body: schemas.SecretRota
     require(ADMIN)
     svc = services()
     secret, until = registry.rotate_signing_secret(
-        svc.store, path.storefront_id, body.grace_seconds, svc.clock.now_ms()
+        svc.store, path.storefront_id, body.grace_seconds, svc.clock.now_ms(), secret_box()
     )
     # Not an ``*_at`` field, so ``ok`` would leave it in epoch ms: render it here.
     until_text = iso(until, svc.settings.timezone)

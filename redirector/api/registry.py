@@ -8,7 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from .. import registry
 from ..app import services
-from . import ok, schemas
+from . import ok, schemas, secret_box
 from .auth import ADMIN, BEARER, CREATOR, require
 
 bp = APIBlueprint("registry", __name__, url_prefix="/api/v1")
@@ -17,6 +17,8 @@ ERRORS: dict[Any, Any] = {
     401: schemas.ErrorResponse,
     403: schemas.ErrorResponse,
     422: schemas.ErrorResponse,
+    429: schemas.ErrorResponse,
+    503: schemas.ErrorResponse,
 }
 agencies_tag = Tag(name="agencies")
 creators_tag = Tag(name="creators")
@@ -86,7 +88,13 @@ def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -
     require(ADMIN)
     svc = services()
     storefront, secret = registry.put_storefront(
-        svc.store, path.storefront_id, body.name, body.hosts, body.click_param, svc.clock.now_ms()
+        svc.store,
+        path.storefront_id,
+        body.name,
+        body.hosts,
+        body.click_param,
+        svc.clock.now_ms(),
+        secret_box(),
     )
     if secret is None:
         return ok(storefront.to_json())

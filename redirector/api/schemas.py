@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 Slug = Annotated[
     str,
@@ -15,7 +16,54 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 # (``api.links._link_id``), not 422.
 LinkId = Annotated[str, Field(description="10 letters or digits")]
 Placement = Literal["video", "article", "image", "live"]
-Timestamp = Annotated[str, Field(description="RFC 3339 time with offset")]
+Timestamp = Annotated[
+    str, Field(description="RFC 3339 time with offset", json_schema_extra={"format": "date-time"})
+]
+# The mock clock's range: every period, window and holding time computed from a
+# moment in it stays within the years periods are kept for (2000-2999).
+CLOCK_EARLIEST = datetime(2000, 1, 3, tzinfo=UTC)
+CLOCK_LATEST = datetime(2998, 11, 1, tzinfo=UTC)
+
+
+def _reading(value: str) -> datetime | None:
+    """The moment as ``orders.parse_time`` reads it, or None when it reads none
+    (that function then refuses it with its own message)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
+
+
+def _representable(value: str) -> str:
+    moment = _reading(value)
+    if moment is not None:
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            raise ValueError("is out of the range of representable times") from None
+    return value
+
+
+def _clock_range(value: str) -> str:
+    moment = _reading(_representable(value))
+    if moment is not None and not CLOCK_EARLIEST <= moment <= CLOCK_LATEST:
+        raise ValueError(
+            f"the clock can be set from {CLOCK_EARLIEST:%Y-%m-%d} to {CLOCK_LATEST:%Y-%m-%d} (UTC)"
+        )
+    return value
+
+
+EventTime = Annotated[Timestamp, AfterValidator(_representable)]
+ClockTime = Annotated[
+    str,
+    Field(
+        description=f"RFC 3339 time with offset, {CLOCK_EARLIEST:%Y-%m-%d} to "
+        f"{CLOCK_LATEST:%Y-%m-%d} (UTC)",
+        json_schema_extra={"format": "date-time"},
+    ),
+    AfterValidator(_clock_range),
+]
 
 
 class Body(BaseModel):
@@ -220,6 +268,15 @@ class LinkList(BaseModel):
 OrderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 
 
+ORDER_EVENT_EXAMPLE = {
+    "order_id": "TB-20260501-0001",
+    "status": "paid",
+    "amount": 12800,
+    "currency": "CNY",
+    "occurred_at": "2026-05-01T10:00:00+08:00",
+}
+
+
 class OrderEventBody(Body):
     """An order event as a storefront posts it (signed per Standard Webhooks)."""
 
@@ -231,7 +288,7 @@ class OrderEventBody(Body):
     refunded_amount: StrictInt | None = Field(default=None, ge=0, le=10**12)
     click_id: Annotated[str, Field(max_length=64)] | None = None
     device_id: Annotated[str, Field(max_length=128)] | None = None
-    occurred_at: Timestamp
+    occurred_at: EventTime
 
 
 class Attributed(BaseModel):
@@ -305,7 +362,7 @@ class SecretRotation(BaseModel):
 
 
 class ClockBody(Body):
-    now: Timestamp
+    now: ClockTime
 
 
 class ClockState(BaseModel):
@@ -384,6 +441,24 @@ class Statement(BaseModel):
     closed_at: Timestamp | None = None
 
 
+class StatementDocument(Statement):
+    """A statement as JSON, or as CSV with ``?format=csv`` (the same component)."""
+
+    model_config = ConfigDict(
+        title="Statement",
+        openapi_extra={  # type: ignore[typeddict-unknown-key]
+            "content": {
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "description": "?format=csv: a header row, the lines, a totals row",
+                    }
+                }
+            }
+        },
+    )
+
+
 class EarningsLine(BaseModel):
     account_id: str
     channel: str
@@ -401,6 +476,18 @@ class Earnings(BaseModel):
     gmv: int
     commission: int
     lines: list[EarningsLine]
+
+
+# -- service ---------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    store: Literal["reachable", "unreachable"]
 
 
 # -- leaderboard -------------------------------------------------------------------------
@@ -431,3 +518,40 @@ class Leaderboard(BaseModel):
     currency: str
     channel: str | None
     entries: list[LeaderboardEntry]
+
+
+# -- review of held orders (click fraud) ---------------------------------------------------
+
+
+class OrderReview(BaseModel):
+    status: Literal["held", "released", "rejected"]
+    reason: Literal["flood", "instant_conversion"] | None = Field(
+        description="why it was held: a flagged click (flood), or paid within seconds of it"
+    )
+    reviewed_at: Timestamp | None = Field(description="when an admin released or rejected it")
+
+
+class ReviewedOrder(OrderRecord):
+    """An order with its review: `null` when it was never held."""
+
+    review: OrderReview | None
+
+
+class ReviewQuery(BaseModel):
+    status: Literal["held"] = Field(default="held", description="orders waiting for review")
+
+
+class HeldOrder(BaseModel):
+    storefront_id: str
+    order_id: str
+    status: str
+    reason: Literal["flood", "instant_conversion"] | None
+    amount: int
+    refunded_amount: int
+    commission: int
+    paid_at: Timestamp | None
+    attributed: OrderAttribution | None
+
+
+class HeldOrderList(BaseModel):
+    orders: list[HeldOrder]

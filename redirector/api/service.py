@@ -10,18 +10,19 @@ from flask_openapi3 import APIBlueprint, Tag
 from .. import metrics
 from ..app import services
 from ..store import UNAVAILABLE_ERRORS
+from . import schemas
 
 bp = APIBlueprint("service", __name__)
 tag = Tag(name="service")
 
 
-@bp.get("/healthz", tags=[tag])
+@bp.get("/healthz", tags=[tag], responses={200: schemas.Health})
 def healthz() -> Any:
     """Liveness: the process answers."""
     return jsonify({"status": "ok"})
 
 
-@bp.get("/readyz", tags=[tag])
+@bp.get("/readyz", tags=[tag], responses={200: schemas.Readiness, 503: schemas.Readiness})
 def readyz() -> Any:
     """Readiness: the store answers a PING."""
     try:
@@ -33,7 +34,16 @@ def readyz() -> Any:
     return jsonify({"status": "ok", "store": "reachable"})
 
 
-@bp.get("/metrics", tags=[tag])
+@bp.get(
+    "/metrics",
+    tags=[tag],
+    responses={
+        200: {
+            "description": "Prometheus text exposition format 0.0.4",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def prometheus_metrics() -> Any:
     """Prometheus text exposition."""
     body, content_type = metrics.render()

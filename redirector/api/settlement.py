@@ -16,7 +16,9 @@ from .auth import ADMIN, BEARER, CREATOR, require
 
 bp = APIBlueprint("settlement", __name__, url_prefix="/api/v1")
 tag = Tag(name="settlement")
-ERRORS: dict[Any, Any] = {s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422)}
+ERRORS: dict[Any, Any] = {
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 429, 503)
+}
 
 
 def _period(text: str) -> Any:
@@ -28,7 +30,7 @@ def _period(text: str) -> Any:
     "/settlements/<period>",
     tags=[tag],
     security=BEARER,
-    responses={200: schemas.Statement, **ERRORS},
+    responses={200: schemas.StatementDocument, **ERRORS},
 )
 def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> Any:
     """A period's statement: lines per guide account and channel, split three ways.

@@ -22,7 +22,7 @@ SESSION_COOKIE = "rd_console"
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, creator, public, views  # noqa: F401  (routes register on views.bp)
+    from . import admin, creator, public, review, views  # noqa: F401  (routes register on views.bp)
 
     svc: Services = app.extensions["redirector"]
     if not app.config.get("SECRET_KEY"):
@@ -35,6 +35,8 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_NAME=SESSION_COOKIE,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Served over https (REDIRECTOR_PUBLIC_URL says so): the cookie never travels in clear.
+        SESSION_COOKIE_SECURE=views.served_over_https(svc.settings),
     )
     # CSRF is checked by the console blueprint's own hook, on its forms only.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)

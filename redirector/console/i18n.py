@@ -256,6 +256,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.404": ("页面不存在。", "There is no such page."),
     "error.405": ("不支持此请求方法。", "This page does not answer that method."),
     "error.503": ("服务暂时不可用，请稍后再试。", "The service is briefly unavailable: try again."),
+    "error.429": (
+        "来自你的网络地址的登录失败次数过多。",
+        "Too many failed sign-ins from your address.",
+    ),
+    "error.retry_after": ("请在 {seconds} 秒后再试。", "Try again in {seconds} s."),
 }
 
 

@@ -2,9 +2,12 @@
 
 Every console response carries a strict Content-Security-Policy (scripts and
 styles from this origin only, no inline script), ``X-Frame-Options: DENY`` and
-``nosniff``; pages are not cached. Every POST checks the CSRF token
-(flask-wtf), and only here: the JSON API and the storefront callbacks are not
-forms and stay exempt. Domain errors render as a page, not as the API's JSON.
+``nosniff``, and ``Strict-Transport-Security`` when the service is served over
+https (``REDIRECTOR_PUBLIC_URL``); pages are not cached. Every POST checks the
+CSRF token (flask-wtf), and only here: the JSON API and the storefront
+callbacks are not forms and stay exempt. Domain errors render as a page, not as
+the API's JSON. Failed sign-ins count against the client's limit of failed
+authentications (``api.ratelimit``).
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .. import links
+from ..api import ratelimit
 from ..app import services
+from ..config import Settings
 from ..errors import RedirectorError
 from ..store import UNAVAILABLE_ERRORS
 from . import auth, formatting, i18n
@@ -62,6 +68,12 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Two years, the preload lists' minimum; only ever sent when served over https.
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def served_over_https(settings: Settings) -> bool:
+    return (settings.public_url or "").startswith("https:")
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -111,6 +123,8 @@ def _before() -> None:
 def _headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if served_over_https(services().settings):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
@@ -145,6 +159,16 @@ def _context() -> dict[str, Any]:
 @bp.errorhandler(CSRFError)
 def _csrf_error(error: CSRFError) -> Response:
     return page("error.html", 400, code=400, message_key="error.csrf", detail=error.description)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many(error: RateLimitExceeded) -> Response:
+    """Refused before the console's own hooks ran: the language is picked here."""
+    g.lang = i18n.pick_language(request)
+    seconds = ratelimit.retry_after()
+    detail = i18n.translate("error.retry_after", g.lang, seconds=seconds)
+    response = page("error.html", 429, code=429, message_key="error.429", detail=detail)
+    return ratelimit.with_retry_after(response, seconds)
 
 
 @bp.errorhandler(RedirectorError)
