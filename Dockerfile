@@ -8,12 +8,17 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    REDIRECTOR_PROGRAMS=/app/config/programs.toml
+    REDIRECTOR_PROGRAMS=/app/config/programs.toml \
+    REDIRECTOR_FRAUD=/app/config/fraud.toml
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home redirector
 WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY config ./config
+# The click spool (README "Durability"): a new named volume mounted here takes
+# this directory's owner, so the app can write to it without a root helper.
+RUN mkdir -p /var/lib/redirector/spool && chown -R redirector:redirector /var/lib/redirector \
+    && chmod 0700 /var/lib/redirector/spool
 USER redirector
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

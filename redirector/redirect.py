@@ -45,6 +45,7 @@ from .clock import Clock
 from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, UNIQUE_WINDOW_SECONDS, Settings
 from .ids import KeyedSigner, random_id
 from .links import LinkSigner, local_date
+from .proxies import ClientIp
 from .store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger("redirector")
@@ -168,6 +169,8 @@ class Redirector:
         self.link_signer = link_signer
         self.devices = devices
         self.hash_ip = IpHasher(settings.secret_keys)
+        # X-Forwarded-For is believed only from the proxies the settings trust.
+        self.client_ip = ClientIp(settings.trusted_proxies)
         self.retention_seconds = settings.retention_seconds
         self.unique_window_ms = UNIQUE_WINDOW_SECONDS * 1000
         secure = "; Secure" if (settings.public_url or "").startswith("https:") else ""
@@ -300,7 +303,7 @@ class Redirector:
             self._log_once(exc, "a store error")
             return self._unavailable(start_response, head)
         click_id = clicks.new_click_id(link_id, now_ms)
-        ip_hash = self.hash_ip(environ.get("REMOTE_ADDR", ""))
+        ip_hash = self.hash_ip(self.client_ip(environ))
         user_agent = (
             agent.label if agent.bot or not bot else "bot/" + ("head" if head else "prefetch")
         )
