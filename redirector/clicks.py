@@ -7,7 +7,10 @@ Per link the store keeps (all in the link's slot, written by ``CLICK``):
 - raw click records, one hash per link and UTC day, expiring after the longest
   attribution window plus a day (``Settings.retention_seconds``);
 - uniqueness: a human click is unique when its device has no unique click on
-  the link in the preceding 24 hours (``UNIQUE_WINDOW_SECONDS``).
+  the link in the preceding 24 hours (``UNIQUE_WINDOW_SECONDS``);
+- floods (``fraud``): human clicks per IP hash and per device in the current
+  fixed window; a click over a threshold is flagged suspicious (its record's
+  flag gets an ``s``, ``suspicious_clicks`` counts it) and still counts as a click.
 
 Per device, its recent human clicks (``keys.device_clicks``), so an order that
 carries only a device id can be attributed to that device's last click.
@@ -26,17 +29,20 @@ from typing import Any
 import redis
 
 from . import keys
+from .fraud import FraudRules, flood_bucket
 from .ids import random_id
 from .links import LINK_ID_LENGTH
 from .store import Script, execute_with_scripts
 
 DAY_MS = 86_400_000
 TRIM_EVERY = 16
+DEFAULT_FRAUD = FraudRules()
 RECORD_SEPARATOR = "|"
 
 # KEYS[1] link hash        KEYS[2] link stats        KEYS[3] link daily series
 # KEYS[4] click records of today (UTC day)
 # KEYS[5] unique marks of today                      KEYS[6] unique marks of yesterday
+# KEYS[7] flood counts of the current window (``keys.link_flood``)
 # ARGV[1] now (ms)         ARGV[2] the click id's random part (its field)
 # ARGV[3] device id (raw)
 # ARGV[4] the record's head: "<ms into the UTC day>|<device>|<ip hash>|<ua class>"
@@ -45,9 +51,11 @@ RECORD_SEPARATOR = "|"
 # ARGV[9] referrer host
 # ARGV[10] "1" if replayed from a spool (``spool.py``): the click was answered
 #          already, so it counts even if the link was disabled since
+# ARGV[11] ip hash   ARGV[12] most human clicks per IP hash in a flood window
+# ARGV[13] most per device   ARGV[14] the flood counts' lifetime (s): two windows
 # Answers {404} for an unknown link, {410} for a disabled link or inactive
 # product (never to a replay), else {302, web_url, app_url, click_param, unique,
-# already}. It reads the link and records the click in one step, so a disabled
+# already, suspicious}. It reads the link and records the click in one step, so a disabled
 # link stops on the next click. A click whose record exists already counts
 # nothing and answers already = 1: a click id is recorded once, however often
 # it is sent (a spooled click whose first attempt did reach Redis, a replay
@@ -63,6 +71,7 @@ if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then
 end
 local now = tonumber(ARGV[1])
 local unique = 0
+local suspicious = 0
 if ARGV[5] == '1' then
   redis.call('HINCRBY', KEYS[2], 'bot_clicks', 1)
   redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':bot_clicks', 1)
@@ -79,12 +88,21 @@ else
     redis.call('HINCRBY', KEYS[2], 'unique_clicks', 1)
     redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':unique_clicks', 1)
   end
+  local by_ip = redis.call('HINCRBY', KEYS[7], 'ip:' .. ARGV[11], 1)
+  local by_device = redis.call('HINCRBY', KEYS[7], 'dev:' .. ARGV[3], 1)
+  redis.call('EXPIRE', KEYS[7], ARGV[14])
+  if by_ip > tonumber(ARGV[12]) or by_device > tonumber(ARGV[13]) then
+    suspicious = 1
+    redis.call('HINCRBY', KEYS[2], 'suspicious_clicks', 1)
+    redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':suspicious_clicks', 1)
+  end
 end
 local flag = 'h'
 if ARGV[5] == '1' then flag = 'b' elseif unique == 1 then flag = 'u' end
+if suspicious == 1 then flag = flag .. 's' end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. '|' .. flag .. '|' .. ARGV[9])
 redis.call('EXPIRE', KEYS[4], ARGV[7])
-return {302, link[3], link[4], link[5], unique, 0}
+return {302, link[3], link[4], link[5], unique, 0, suspicious}
 """
 )
 
@@ -97,6 +115,7 @@ class ClickOutcome:
     click_param: str = ""
     unique: bool = False
     already_recorded: bool = False  # the click id was recorded before: nothing counted
+    suspicious: bool = False  # over a flood threshold (``fraud``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +129,7 @@ class Click:
     bot: bool
     unique: bool
     referrer: str
+    suspicious: bool = False  # part of a flood (``fraud``): its order is held
 
 
 def new_click_id(link_id: str, now_ms: int) -> str:
@@ -141,6 +161,7 @@ def record_click(
     retention_seconds: int,
     unique_window_ms: int,
     replay: bool = False,
+    fraud: FraudRules = DEFAULT_FRAUD,
 ) -> ClickOutcome:
     """Read the link and record the click in one round trip (one pipeline).
 
@@ -151,7 +172,7 @@ def record_click(
     def build(pipe: Any) -> None:
         _queue_click(
             pipe, link_id, click_id, now_ms, device, ip_hash, user_agent, bot, referrer,
-            local_date, retention_seconds, unique_window_ms, replay,
+            local_date, retention_seconds, unique_window_ms, replay, fraud,
         )  # fmt: skip
 
     return _outcome(execute_with_scripts(r, [CLICK], build)[0])
@@ -163,6 +184,7 @@ def replay_clicks(
     *,
     retention_seconds: int,
     unique_window_ms: int,
+    fraud: FraudRules = DEFAULT_FRAUD,
 ) -> list[ClickOutcome]:
     """Record clicks answered while the store was away (``replay``), many in
     one round trip. Each mapping holds ``record_click``'s click fields.
@@ -181,7 +203,7 @@ def replay_clicks(
             queued += _queue_click(
                 pipe, c["link_id"], c["click_id"], int(c["now_ms"]), c["device"], c["ip_hash"],
                 c["user_agent"], bool(c["bot"]), c["referrer"], c["local_date"],
-                retention_seconds, unique_window_ms, True,
+                retention_seconds, unique_window_ms, True, fraud,
             )  # fmt: skip
 
     answers = execute_with_scripts(r, [CLICK], build)
@@ -202,6 +224,7 @@ def _queue_click(
     retention_seconds: int,
     unique_window_ms: int,
     replay: bool,
+    fraud: FraudRules = DEFAULT_FRAUD,
 ) -> int:
     """Queue one click's script and device index; answers how many commands."""
     day = now_ms // DAY_MS
@@ -220,8 +243,12 @@ def _queue_click(
         unique_window_ms,
         referrer,
         "1" if replay else "0",
+        ip_hash,
+        fraud.max_clicks_per_ip,
+        fraud.max_clicks_per_device,
+        2 * fraud.window_seconds,
     ]
-    CLICK.queue(pipe, keys.click_keys(link_id, day), args)
+    CLICK.queue(pipe, keys.click_keys(link_id, day, flood_bucket(now_ms, fraud)), args)
     if bot:
         return 1
     # Beside the script, not in it: the device's keys live in another slot. An
@@ -244,7 +271,13 @@ def _outcome(answer: Any) -> ClickOutcome:
     if status != 302:
         return ClickOutcome(status)
     return ClickOutcome(
-        302, answer[1], answer[2] or "", answer[3], bool(int(answer[4])), int(answer[5]) == 1
+        302,
+        answer[1],
+        answer[2] or "",
+        answer[3],
+        bool(int(answer[4])),
+        int(answer[5]) == 1,
+        len(answer) > 6 and int(answer[6]) == 1,
     )
 
 
@@ -265,9 +298,10 @@ def get_click(r: redis.Redis, click_id: str) -> Click | None:
         device=device,
         ip_hash=ip_hash,
         user_agent=user_agent,
-        bot=flag == "b",
-        unique=flag == "u",
+        bot=flag[:1] == "b",
+        unique=flag[:1] == "u",
         referrer=referrer,
+        suspicious=flag[1:2] == "s",
     )
 
 

@@ -117,7 +117,13 @@ def link_unique(link_id: str, day: int) -> str:
     return f"{_link_tag(link_id)}:uniq:{day}"
 
 
-def click_keys(link_id: str, day: int) -> list[str]:
+def link_flood(link_id: str, bucket: int) -> str:
+    """Hash ``ip:<ip hash>`` / ``dev:<device>`` -> clicks on the link in one flood
+    window (``fraud.flood_bucket``); expires after two windows."""
+    return f"{_link_tag(link_id)}:flood:{bucket}"
+
+
+def click_keys(link_id: str, day: int, flood_bucket: int) -> list[str]:
     """KEYS of the click script, in its documented order."""
     return [
         link(link_id),
@@ -126,6 +132,7 @@ def click_keys(link_id: str, day: int) -> list[str]:
         link_clicks(link_id, day),
         link_unique(link_id, day),
         link_unique(link_id, day - 1),
+        link_flood(link_id, flood_bucket),
     ]
 
 

@@ -23,7 +23,16 @@ from .ids import ALPHABET, KeyedSigner, random_id
 LINK_SALT = "redirector.link"
 LINK_ID_LENGTH = 10
 PLACEMENTS = ("video", "article", "image", "live")
-STAT_FIELDS = ("clicks", "unique_clicks", "bot_clicks", "orders", "gmv", "commission")
+STAT_FIELDS = (
+    "clicks",
+    "unique_clicks",
+    "bot_clicks",
+    "suspicious_clicks",  # clicks flagged as part of a flood (``fraud``), counted in clicks too
+    "orders",
+    "gmv",
+    "commission",
+)
+DAILY_FIELDS = ("clicks", "unique_clicks", "bot_clicks", "suspicious_clicks")
 _LINK_ID_CHARS = frozenset(ALPHABET)
 
 
@@ -149,15 +158,12 @@ def list_links(
 
 
 def daily_series(r: redis.Redis, link_id: str) -> list[dict[str, Any]]:
-    """Per local day: clicks, unique and bot clicks (and later order figures)."""
+    """Per local day: clicks, unique, bot and suspicious clicks."""
     days: dict[str, dict[str, int]] = {}
     for name, value in r.hgetall(keys.link_daily(link_id)).items():
         day, _, counter = name.partition(":")
         days.setdefault(day, {})[counter] = int(value)
-    return [
-        {"date": day, **{c: days[day].get(c, 0) for c in ("clicks", "unique_clicks", "bot_clicks")}}
-        for day in sorted(days)
-    ]
+    return [{"date": day, **{c: days[day].get(c, 0) for c in DAILY_FIELDS}} for day in sorted(days)]
 
 
 def disable_link(

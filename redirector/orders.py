@@ -600,7 +600,7 @@ def receive(svc: Any, storefront_id: str, event: OrderEvent) -> tuple[dict, bool
             if credit is not None and found is not None and found.click is not None:
                 hold = fraud.hold_reason(
                     settings.fraud,
-                    suspicious=getattr(found.click, "suspicious", False),
+                    suspicious=found.click.suspicious,
                     click_ms=found.click.at_ms,
                     paid_ms=event.occurred_ms,
                 )

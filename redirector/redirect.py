@@ -323,6 +323,7 @@ class Redirector:
                 local_date=day,
                 retention_seconds=self.retention_seconds,
                 unique_window_ms=self.unique_window_ms,
+                fraud=self.settings.fraud,
             )
         except UNAVAILABLE_ERRORS:
             # Everything record_click needs, to record the click later as it is now.
@@ -389,6 +390,7 @@ class Redirector:
             batch,
             retention_seconds=self.retention_seconds,
             unique_window_ms=self.unique_window_ms,
+            fraud=self.settings.fraud,
         )
         return [_replayed(o) for o in outcomes]
 

@@ -1713,6 +1713,30 @@ def _totals(lines: dict[LineKey, dict[str, Any]]) -> dict[str, int]:
 
 # -- running it ---------------------------------------------------------------------
 
+# The simulator's books do not model the review of click fraud (``fraud``):
+# every simulated device clicks from this machine's one address, and an hour's
+# clicks share the mock clock's instant, so a busy link would pass for a flood
+# and its orders would be held. The service the simulator starts runs with
+# thresholds no simulated traffic reaches; give a service of your own such a
+# file too (``REDIRECTOR_FRAUD``).
+FRAUD_OFF = """\
+[flood]
+window_seconds = 1
+max_clicks_per_ip = 1000000000
+max_clicks_per_device = 1000000000
+
+[instant_conversion]
+min_seconds = 0
+"""
+
+
+def write_fraud_off(directory: str) -> str:
+    """A fraud thresholds file that flags and holds nothing; answers its path."""
+    path = os.path.join(directory, "fraud-off.toml")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(FRAUD_OFF)
+    return path
+
 
 @contextmanager
 def embedded_service(startup_timeout: float = 60.0) -> Iterator[tuple[str, str, subprocess.Popen]]:
@@ -1723,6 +1747,8 @@ def embedded_service(startup_timeout: float = 60.0) -> Iterator[tuple[str, str, 
     env = {**os.environ, "REDIRECTOR_CLOCK": "mock", "REDIRECTOR_ADMIN_TOKEN": token}
     for name in ("REDIS_URL", "REDIS_CLUSTER_URL", "REDIRECTOR_PUBLIC_URL"):
         env.pop(name, None)
+    settings_dir = tempfile.TemporaryDirectory()
+    env["REDIRECTOR_FRAUD"] = write_fraud_off(settings_dir.name)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the child writes to it until the end
     proc = subprocess.Popen(
         [
@@ -1766,6 +1792,7 @@ def embedded_service(startup_timeout: float = 60.0) -> Iterator[tuple[str, str, 
                 proc.kill()
                 proc.wait()
         log.close()
+        settings_dir.cleanup()
 
 
 def simulate(

@@ -29,7 +29,7 @@ def test_every_key_has_the_prefix_and_no_empty_segment():
 
 
 def test_the_click_script_keys_share_one_slot():
-    slots = {key_slot(k.encode()) for k in keys.click_keys("AbCdEfGhIj", 20000)}
+    slots = {key_slot(k.encode()) for k in keys.click_keys("AbCdEfGhIj", 20000, 28800000)}
     assert len(slots) == 1
 
 

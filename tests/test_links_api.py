@@ -17,6 +17,7 @@ ZERO_STATS = {
     "clicks": 0,
     "unique_clicks": 0,
     "bot_clicks": 0,
+    "suspicious_clicks": 0,
     "orders": 0,
     "gmv": 0,
     "commission": 0,

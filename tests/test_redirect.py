@@ -524,8 +524,20 @@ def test_daily_series_counts_per_local_day(
     answer = admin_link(api, tea["id"])
 
     assert answer["daily"] == [
-        {"date": "2025-03-01", "clicks": 2, "unique_clicks": 1, "bot_clicks": 0},
-        {"date": "2025-03-02", "clicks": 1, "unique_clicks": 1, "bot_clicks": 1},
+        {
+            "date": "2025-03-01",
+            "clicks": 2,
+            "unique_clicks": 1,
+            "bot_clicks": 0,
+            "suspicious_clicks": 0,
+        },
+        {
+            "date": "2025-03-02",
+            "clicks": 1,
+            "unique_clicks": 1,
+            "bot_clicks": 1,
+            "suspicious_clicks": 0,
+        },
     ]
     assert answer["stats"]["clicks"] == 3
     assert answer["stats"]["unique_clicks"] == 2

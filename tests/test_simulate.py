@@ -5,6 +5,7 @@ and a service on the real clock is refused with one clear line."""
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -37,9 +38,16 @@ SMALL = simulate.Options(
 
 def mock_service(clock: str = "mock") -> Iterator[str]:
     # REDIS_URL emptied: an embedded store of its own, even when the suite runs on Redis.
-    env = {"REDIRECTOR_CLOCK": clock, "REDIRECTOR_ADMIN_TOKEN": TOKEN, "REDIS_URL": ""}
-    with service(env, workers=1) as base:
-        yield base
+    # The fraud review off: the simulator's books do not model it (``simulate.FRAUD_OFF``).
+    with tempfile.TemporaryDirectory() as settings_dir:
+        env = {
+            "REDIRECTOR_CLOCK": clock,
+            "REDIRECTOR_ADMIN_TOKEN": TOKEN,
+            "REDIS_URL": "",
+            "REDIRECTOR_FRAUD": simulate.write_fraud_off(settings_dir),
+        }
+        with service(env, workers=1) as base:
+            yield base
 
 
 @pytest.fixture(scope="module")

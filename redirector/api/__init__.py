@@ -98,7 +98,7 @@ def secret_box() -> SecretBox:
 
 
 def init_app(app: Flask) -> None:
-    from . import leaderboard, links, orders, ratelimit, registry, service, settlement
+    from . import leaderboard, links, orders, ratelimit, registry, review, service, settlement
 
     ratelimit.init_app(app, app.extensions["redirector"].settings)
     app.register_api(registry.bp)  # type: ignore[attr-defined]
@@ -107,7 +107,7 @@ def init_app(app: Flask) -> None:
     app.register_api(links.bp)  # type: ignore[attr-defined]
     app.register_api(service.bp)  # type: ignore[attr-defined]
     app.register_api(leaderboard.bp)  # type: ignore[attr-defined]
-    app.register_api(__import__(f"{__name__}.review", fromlist=["bp"]).bp)  # type: ignore[attr-defined]
+    app.register_api(review.bp)  # type: ignore[attr-defined]
 
     @app.errorhandler(RedirectorError)
     def _domain_error(error: RedirectorError) -> tuple[Response, int]:

@@ -51,7 +51,7 @@ def list_held(query: schemas.ReviewQuery) -> Any:
     "/orders/<storefront_id>/<order_id>/release",
     tags=[tag],
     security=BEARER,
-    responses={200: schemas.ReviewedOrder, **ERRORS},
+    responses={200: schemas.OrderRecord, **ERRORS},
 )
 def release(path: schemas.OrderPath) -> Any:
     """Release a held order: it settles now if confirmed (in the first open period
@@ -64,7 +64,7 @@ def release(path: schemas.OrderPath) -> Any:
     "/orders/<storefront_id>/<order_id>/reject",
     tags=[tag],
     security=BEARER,
-    responses={200: schemas.ReviewedOrder, **ERRORS},
+    responses={200: schemas.OrderRecord, **ERRORS},
 )
 def reject(path: schemas.OrderPath) -> Any:
     """Reject a held order: it earns nothing, leaves its link's figures and never

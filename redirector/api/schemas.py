@@ -229,6 +229,7 @@ class LinkStats(BaseModel):
     clicks: int
     unique_clicks: int
     bot_clicks: int
+    suspicious_clicks: int = Field(description="clicks flagged as a flood; counted in clicks too")
     orders: int
     gmv: int
     commission: int
@@ -239,6 +240,7 @@ class DailyStats(BaseModel):
     clicks: int
     unique_clicks: int
     bot_clicks: int
+    suspicious_clicks: int
 
 
 class Link(BaseModel):
@@ -347,6 +349,7 @@ class OrderRecord(BaseModel):
     commission_rate_bps: int | None
     commission: int
     settled_period: str | None
+    review: OrderReview | None = Field(default=None, description="null: never held for review")
     history: list[OrderHistoryEntry]
 
 
@@ -529,12 +532,6 @@ class OrderReview(BaseModel):
         description="why it was held: a flagged click (flood), or paid within seconds of it"
     )
     reviewed_at: Timestamp | None = Field(description="when an admin released or rejected it")
-
-
-class ReviewedOrder(OrderRecord):
-    """An order with its review: `null` when it was never held."""
-
-    review: OrderReview | None
 
 
 class ReviewQuery(BaseModel):
