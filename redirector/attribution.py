@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-import redis
-
 from . import clicks, keys
 from .clicks import Click
 from .programs import Program
+from .store import StoreClient
 
 DAY_MS = 86_400_000
 
@@ -71,7 +70,7 @@ def choose(
 
 
 def attribute(
-    r: redis.Redis,
+    r: StoreClient,
     *,
     storefront_id: str,
     order_ms: int,

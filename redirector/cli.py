@@ -47,7 +47,7 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
 def run_gunicorn(settings: Settings, options: dict[str, Any]) -> None:
     from gunicorn.app.base import BaseApplication
 
-    class Application(BaseApplication):  # type: ignore[misc]
+    class Application(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -26,13 +26,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from . import keys
 from .fraud import FraudRules, flood_bucket
 from .ids import random_id
 from .links import LINK_ID_LENGTH
-from .store import Script, execute_with_scripts
+from .store import Script, StoreClient, execute_with_scripts
 
 DAY_MS = 86_400_000
 TRIM_EVERY = 16
@@ -147,7 +145,7 @@ def parse_click_id(click_id: str) -> tuple[str, int] | None:
 
 
 def record_click(
-    r: redis.Redis,
+    r: StoreClient,
     *,
     link_id: str,
     click_id: str,
@@ -179,7 +177,7 @@ def record_click(
 
 
 def replay_clicks(
-    r: redis.Redis,
+    r: StoreClient,
     spooled: Sequence[Mapping[str, Any]],
     *,
     retention_seconds: int,
@@ -281,7 +279,7 @@ def _outcome(answer: Any) -> ClickOutcome:
     )
 
 
-def get_click(r: redis.Redis, click_id: str) -> Click | None:
+def get_click(r: StoreClient, click_id: str) -> Click | None:
     """The recorded click, or None (unknown, malformed or expired)."""
     named = parse_click_id(click_id)
     if named is None:
@@ -305,6 +303,6 @@ def get_click(r: redis.Redis, click_id: str) -> Click | None:
     )
 
 
-def device_click_ids(r: redis.Redis, device: str, since_ms: int, until_ms: int) -> list[str]:
+def device_click_ids(r: StoreClient, device: str, since_ms: int, until_ms: int) -> list[str]:
     """The device's recorded human click ids in [since, until], newest first."""
     return r.zrevrangebyscore(keys.device_clicks(device), until_ms, since_ms)

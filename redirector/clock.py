@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import redis
-
 from . import keys
+from .store import StoreClient
 
 
 def utc_from_ms(ms: int) -> datetime:
@@ -38,7 +37,7 @@ class Clock:
 class MockClock(Clock):
     mock = True
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: StoreClient) -> None:
         self.client = client
 
     def now_ms(self) -> int:

@@ -13,12 +13,12 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
-import redis
 from itsdangerous import BadSignature
 
 from . import keys, registry
 from .errors import InvalidField, NotFound
 from .ids import ALPHABET, KeyedSigner, random_id
+from .store import StoreClient
 
 LINK_SALT = "redirector.link"
 LINK_ID_LENGTH = 10
@@ -59,7 +59,7 @@ class LinkSigner:
 
 
 def create_link(
-    r: redis.Redis,
+    r: StoreClient,
     *,
     creator_id: str,
     product_id: str,
@@ -124,7 +124,7 @@ def _link_json(
     }
 
 
-def get_link(r: redis.Redis, link_id: str, *, creator_id: str | None = None) -> dict[str, Any]:
+def get_link(r: StoreClient, link_id: str, *, creator_id: str | None = None) -> dict[str, Any]:
     """A link with its stats. With ``creator_id``, another creator's link is
     answered as not found: its existence is none of their business."""
     pipe = r.pipeline(transaction=False)
@@ -140,7 +140,7 @@ def get_link(r: redis.Redis, link_id: str, *, creator_id: str | None = None) -> 
 
 
 def list_links(
-    r: redis.Redis, *, creator_id: str | None = None, offset: int = 0, limit: int = 100
+    r: StoreClient, *, creator_id: str | None = None, offset: int = 0, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Newest first."""
     index = keys.creator_links(creator_id) if creator_id else keys.links()
@@ -157,7 +157,7 @@ def list_links(
     ]
 
 
-def daily_series(r: redis.Redis, link_id: str) -> list[dict[str, Any]]:
+def daily_series(r: StoreClient, link_id: str) -> list[dict[str, Any]]:
     """Per local day: clicks, unique, bot and suspicious clicks."""
     days: dict[str, dict[str, int]] = {}
     for name, value in r.hgetall(keys.link_daily(link_id)).items():
@@ -167,7 +167,7 @@ def daily_series(r: redis.Redis, link_id: str) -> list[dict[str, Any]]:
 
 
 def disable_link(
-    r: redis.Redis, link_id: str, *, creator_id: str | None = None, now_ms: int
+    r: StoreClient, link_id: str, *, creator_id: str | None = None, now_ms: int
 ) -> dict[str, Any]:
     get_link(r, link_id, creator_id=creator_id)
     pipe = r.pipeline(

@@ -38,15 +38,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import redis
-
 from . import attribution, fraud, keys
 from .clock import utc_from_ms
 from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import commission_of
 from .periods import Period, period_of
 from .programs import Program
-from .store import Script
+from .store import Script, StoreClient
 
 STATUSES = ("paid", "confirmed", "refunded", "cancelled")
 # An admin's review of a held order: events of the order's history too, never
@@ -546,7 +544,7 @@ def _response(order_id: str, status: str, credit: Credit | None, commission: int
     }
 
 
-def _credit_for(r: redis.Redis, found: attribution.Attribution, programs: Any) -> Credit | None:
+def _credit_for(r: StoreClient, found: attribution.Attribution, programs: Any) -> Credit | None:
     link = r.hgetall(keys.link(found.link_id))
     if not link:
         return None
@@ -733,12 +731,12 @@ def review(svc: Any, storefront_id: str, order_id: str, action: str) -> dict[str
     raise Busy("the order is changing too fast; retry shortly")
 
 
-def held_orders(r: redis.Redis) -> list[dict[str, Any]]:
+def held_orders(r: StoreClient) -> list[dict[str, Any]]:
     """Orders held for review, oldest first."""
     return [get_order(r, *ref.split(":", 1)) for ref in r.zrange(keys.held_orders(), 0, -1)]
 
 
-def get_order(r: redis.Redis, storefront_id: str, order_id: str) -> dict[str, Any]:
+def get_order(r: StoreClient, storefront_id: str, order_id: str) -> dict[str, Any]:
     pipe = r.pipeline(transaction=False)
     pipe.hgetall(keys.order(storefront_id, order_id))
     pipe.lrange(keys.order_history(storefront_id, order_id), 0, -1)

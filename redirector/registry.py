@@ -31,7 +31,7 @@ import redis
 from . import keys, webhooks
 from .errors import Conflict, InvalidField, NotFound
 from .secrets_at_rest import SecretBox, SecretUnreadable
-from .store import Script
+from .store import Script, StoreClient
 
 log = logging.getLogger("redirector")
 
@@ -71,7 +71,7 @@ def host_allowed(host: str | None, allowed: list[str]) -> bool:
 # -- agencies -------------------------------------------------------------------
 
 
-def put_agency(r: redis.Redis, agency_id: str, name: str, now_ms: int) -> tuple[dict, bool]:
+def put_agency(r: StoreClient, agency_id: str, name: str, now_ms: int) -> tuple[dict, bool]:
     key = keys.agency(agency_id)
     pipe = r.pipeline(transaction=True)
     pipe.hsetnx(key, "created_at", now_ms)
@@ -81,14 +81,14 @@ def put_agency(r: redis.Redis, agency_id: str, name: str, now_ms: int) -> tuple[
     return get_agency(r, agency_id), created
 
 
-def get_agency(r: redis.Redis, agency_id: str) -> dict:
+def get_agency(r: StoreClient, agency_id: str) -> dict:
     data = r.hgetall(keys.agency(agency_id))
     if not data:
         raise NotFound(f"agency {agency_id!r} not found")
     return {"id": agency_id, "name": data["name"], "created_at": int(data["created_at"])}
 
 
-def agency_exists(r: redis.Redis, agency_id: str) -> bool:
+def agency_exists(r: StoreClient, agency_id: str) -> bool:
     return bool(r.exists(keys.agency(agency_id)))
 
 
@@ -96,7 +96,7 @@ def agency_exists(r: redis.Redis, agency_id: str) -> bool:
 
 
 def put_creator(
-    r: redis.Redis, creator_id: str, name: str, agency_id: str | None, now_ms: int
+    r: StoreClient, creator_id: str, name: str, agency_id: str | None, now_ms: int
 ) -> tuple[dict, str | None]:
     """Create or update a creator; on create also answers its new API key."""
     if agency_id is not None and not agency_exists(r, agency_id):
@@ -126,7 +126,7 @@ def put_creator(
     return get_creator(r, creator_id), (None if exists else api_key)
 
 
-def rotate_api_key(r: redis.Redis, creator_id: str) -> str:
+def rotate_api_key(r: StoreClient, creator_id: str) -> str:
     key = keys.creator(creator_id)
     api_key = new_api_key()
     with r.pipeline(transaction=True) as pipe:
@@ -146,13 +146,13 @@ def rotate_api_key(r: redis.Redis, creator_id: str) -> str:
                 continue
 
 
-def creator_for_api_key(r: redis.Redis, api_key: str) -> str | None:
+def creator_for_api_key(r: StoreClient, api_key: str) -> str | None:
     if not api_key.startswith(API_KEY_PREFIX):
         return None
     return r.get(keys.api_key(hash_api_key(api_key)))
 
 
-def get_creator(r: redis.Redis, creator_id: str) -> dict:
+def get_creator(r: StoreClient, creator_id: str) -> dict:
     data = r.hgetall(keys.creator(creator_id))
     if not data:
         raise NotFound(f"creator {creator_id!r} not found")
@@ -164,7 +164,7 @@ def get_creator(r: redis.Redis, creator_id: str) -> dict:
     }
 
 
-def list_creators(r: redis.Redis) -> list[dict]:
+def list_creators(r: StoreClient) -> list[dict]:
     return [get_creator(r, cid) for cid in sorted(r.smembers(keys.creators()))]
 
 
@@ -208,7 +208,7 @@ def normalize_hosts(hosts: list[str]) -> list[str]:
 
 
 def put_storefront(
-    r: redis.Redis,
+    r: StoreClient,
     storefront_id: str,
     name: str,
     hosts: list[str],
@@ -266,7 +266,7 @@ def put_storefront(
     return get_storefront(r, storefront_id), secret
 
 
-def get_storefront(r: redis.Redis, storefront_id: str) -> Storefront:
+def get_storefront(r: StoreClient, storefront_id: str) -> Storefront:
     data = r.hgetall(keys.storefront(storefront_id))
     if not data or "name" not in data:
         raise NotFound(f"storefront {storefront_id!r} not found")
@@ -280,12 +280,12 @@ def get_storefront(r: redis.Redis, storefront_id: str) -> Storefront:
     )
 
 
-def list_storefronts(r: redis.Redis) -> list[Storefront]:
+def list_storefronts(r: StoreClient) -> list[Storefront]:
     return [get_storefront(r, sid) for sid in sorted(r.smembers(keys.storefronts()))]
 
 
 def valid_signing_secrets(
-    r: redis.Redis, storefront_id: str, now_ms: int, box: SecretBox
+    r: StoreClient, storefront_id: str, now_ms: int, box: SecretBox
 ) -> list[str]:
     """The secrets a callback may be signed with now: the current one, and the
     previous ones until their grace period ends, opened by ``box``. A secret no
@@ -307,7 +307,7 @@ def valid_signing_secrets(
 
 
 def rotate_signing_secret(
-    r: redis.Redis, storefront_id: str, grace_seconds: int, now_ms: int, box: SecretBox
+    r: StoreClient, storefront_id: str, grace_seconds: int, now_ms: int, box: SecretBox
 ) -> tuple[str, int]:
     """A new secret signs from now on; the old ones verify until ``now + grace``.
     Answers (new secret, end of the grace period in ms). Every secret kept is
@@ -374,7 +374,7 @@ def check_destination(field: str, url: str, storefront: Storefront, *, web: bool
 
 
 def put_product(
-    r: redis.Redis, product_id: str, fields: dict[str, Any], now_ms: int
+    r: StoreClient, product_id: str, fields: dict[str, Any], now_ms: int
 ) -> tuple[dict, bool]:
     storefront = get_storefront_for_field(r, fields["storefront_id"])
     check_destination("web_url", fields["web_url"], storefront, web=True)
@@ -408,7 +408,7 @@ def put_product(
     return get_product(r, product_id), created
 
 
-def get_storefront_for_field(r: redis.Redis, storefront_id: str) -> Storefront:
+def get_storefront_for_field(r: StoreClient, storefront_id: str) -> Storefront:
     try:
         return get_storefront(r, storefront_id)
     except NotFound:
@@ -433,7 +433,7 @@ def _product_json(product_id: str, data: dict[str, str], sales: dict[str, str]) 
     }
 
 
-def get_product(r: redis.Redis, product_id: str) -> dict:
+def get_product(r: StoreClient, product_id: str) -> dict:
     pipe = r.pipeline(transaction=False)
     pipe.hgetall(keys.product(product_id))
     pipe.hgetall(keys.product_sales(product_id))
@@ -444,7 +444,7 @@ def get_product(r: redis.Redis, product_id: str) -> dict:
 
 
 def list_products(
-    r: redis.Redis,
+    r: StoreClient,
     *,
     storefront_id: str | None = None,
     active: bool | None = None,
@@ -489,7 +489,7 @@ return 1
 )
 
 
-def destination_fields(r: redis.Redis, product_id: str) -> tuple[int, dict[str, str]]:
+def destination_fields(r: StoreClient, product_id: str) -> tuple[int, dict[str, str]]:
     """The product revision and the fields a link copies from its product."""
     data = r.hgetall(keys.product(product_id))
     if not data:
@@ -511,7 +511,7 @@ def write_destination(r: Any, link_id: str, rev: int, fields: dict[str, str]) ->
     LINK_DESTINATION(r, [keys.link(link_id)], args)
 
 
-def refresh_link_destinations(r: redis.Redis, product_id: str) -> int:
+def refresh_link_destinations(r: StoreClient, product_id: str) -> int:
     """Copy a product's destination into each of its links; answers how many."""
     rev, fields = destination_fields(r, product_id)
     link_ids = r.smembers(keys.product_links(product_id))

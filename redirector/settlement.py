@@ -43,7 +43,7 @@ from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import allocate_ad_rebate, split_commission
 from .periods import Period, has_ended, period_of
 from .programs import Program
-from .store import Script
+from .store import Script, StoreClient
 
 METRICS = ("orders", "gmv", "commission")
 FIGURES = (
@@ -179,7 +179,7 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
     return period
 
 
-def closed_periods(r: redis.Redis) -> dict[str, int]:
+def closed_periods(r: StoreClient) -> dict[str, int]:
     """Closed periods with the money sequence number of their closing."""
     return {p: int(state.split(":")[1]) for p, state in r.hgetall(keys.periods()).items()}
 
@@ -276,7 +276,7 @@ def close(svc: Any, period: Period) -> dict[str, Any]:
     raise Busy(f"period {period} is being written to; retry the closing shortly")
 
 
-def resolve_account(r: redis.Redis, account_id: str) -> str:
+def resolve_account(r: StoreClient, account_id: str) -> str:
     """``agency:<id>`` or ``creator:<id>`` (an independent creator). Agencies come first."""
     if r.exists(keys.agency(account_id)):
         return f"agency:{account_id}"

@@ -21,8 +21,13 @@ from .errors import ConfigError
 
 T = TypeVar("T")
 
+# redis.Redis, redis.cluster.RedisCluster or fakeredis.FakeRedis, always built
+# with decode_responses=True. redis-py's stubs cannot say "answers str", so the
+# store is typed Any rather than littering the rules with casts.
+StoreClient = Any
+
 # Failures that mean "the store is not there"; the API answers them with 503.
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
@@ -36,7 +41,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def connect(settings: Settings) -> redis.Redis:
+def connect(settings: Settings) -> StoreClient:
     """A client for the configured store, answering ``str`` (decode_responses)."""
     # No retries: a click script sent again after a lost reply would count the
     # click twice, and a redirect or callback waiting on a dead store is worse

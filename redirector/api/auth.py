@@ -16,7 +16,7 @@ from ..errors import Forbidden, Unauthorized
 
 ADMIN = "admin"
 CREATOR = "creator"
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ def _store_down(error: Exception) -> Response:
 
 
 for _exc in UNAVAILABLE_ERRORS:
-    bp.register_error_handler(_exc, _store_down)  # type: ignore[arg-type]
+    bp.register_error_handler(_exc, _store_down)
 
 
 # -- signing in and out, language ------------------------------------------------------
