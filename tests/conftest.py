@@ -119,6 +119,30 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+def snapshot(store: Any) -> dict[str, tuple[str, Any]]:
+    """Every key in the store with its type and whole value."""
+    readers = {
+        "string": store.get,
+        "hash": store.hgetall,
+        "set": lambda k: sorted(store.smembers(k)),
+        "zset": lambda k: store.zrange(k, 0, -1, withscores=True),
+        "list": lambda k: store.lrange(k, 0, -1),
+    }
+    out = {}
+    for key in store.scan_iter(count=1000):
+        kind = store.type(key)
+        out[key] = (kind, readers.get(kind, store.dump)(key))
+    return out
+
+
+def error_of(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.get_json())
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert isinstance(body["error"]["code"], str) and body["error"]["message"]
+    return body["error"]
+
+
 class Api:
     """A test's view of the API: admin calls and creator calls, JSON in and out."""
 

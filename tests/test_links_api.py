@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN_TOKEN, DESKTOP_CHROME
+from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, error_of, snapshot
 
 LINK_ID = re.compile(r"^[A-Za-z0-9]{10}$")
 RFC3339_SHANGHAI = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00$")
@@ -22,30 +22,6 @@ ZERO_STATS = {
     "gmv": 0,
     "commission": 0,
 }
-
-
-def snapshot(store: Any) -> dict[str, tuple[str, Any]]:
-    """Every key in the store with its type and whole value."""
-    readers = {
-        "string": store.get,
-        "hash": store.hgetall,
-        "set": lambda k: sorted(store.smembers(k)),
-        "zset": lambda k: store.zrange(k, 0, -1, withscores=True),
-        "list": lambda k: store.lrange(k, 0, -1),
-    }
-    out = {}
-    for key in store.scan_iter(count=1000):
-        kind = store.type(key)
-        out[key] = (kind, readers.get(kind, store.dump)(key))
-    return out
-
-
-def error_of(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.get_json())
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"]["code"], str) and body["error"]["message"]
-    return body["error"]
 
 
 def advance(api: Any, seconds: int) -> None:

@@ -28,7 +28,7 @@ from redirector.orders import Credit, Order, OrderEvent
 from redirector.programs import default_programs
 from redirector.storefront_client import StorefrontClient
 
-from .conftest import DESKTOP_CHROME, real_store
+from .conftest import DESKTOP_CHROME, error_of, real_store, snapshot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
@@ -40,26 +40,6 @@ real_redis_only = pytest.mark.skipif(
 
 
 # -- helpers shared with test_attribution ---------------------------------------------
-
-
-def snapshot(store: Any) -> dict[str, tuple[str, Any]]:
-    """Every key in the store with its type and whole value."""
-    readers = {
-        "string": store.get,
-        "hash": store.hgetall,
-        "set": lambda k: sorted(store.smembers(k)),
-        "zset": lambda k: store.zrange(k, 0, -1, withscores=True),
-        "list": lambda k: store.lrange(k, 0, -1),
-    }
-    return {key: (store.type(key), readers[store.type(key)](key)) for key in store.scan_iter()}
-
-
-def error_of(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.get_json())
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"]["code"], str) and body["error"]["message"]
-    return body["error"]
 
 
 def when(text: str) -> datetime:

@@ -16,7 +16,7 @@ from redirector.config import Settings
 from redirector.errors import ConfigError
 from redirector.storefront_client import StorefrontClient
 
-from .conftest import ADMIN_TOKEN, DESKTOP_CHROME
+from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, error_of, snapshot
 
 PROGRAMS_TOML = """
 [programs.weibo]
@@ -31,30 +31,6 @@ network_bps = 1000
 platform_bps = 0
 guide_bps = 9000
 """
-
-
-def snapshot(store: Any) -> dict[str, tuple[str, Any]]:
-    """Every key in the store with its type and whole value."""
-    readers = {
-        "string": store.get,
-        "hash": store.hgetall,
-        "set": lambda k: sorted(store.smembers(k)),
-        "zset": lambda k: store.zrange(k, 0, -1, withscores=True),
-        "list": lambda k: store.lrange(k, 0, -1),
-    }
-    out = {}
-    for key in store.scan_iter(count=1000):
-        kind = store.type(key)
-        out[key] = (kind, readers.get(kind, store.dump)(key))
-    return out
-
-
-def error_of(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.get_json())
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert isinstance(body["error"]["code"], str) and body["error"]["message"]
-    return body["error"]
 
 
 def field_names(response: Any) -> list[str]:

@@ -33,7 +33,7 @@ from redirector.config import PROGRAMS
 from redirector.periods import Period
 from redirector.settlement import Difference
 from redirector.storefront_client import StorefrontClient
-from tests.conftest import DESKTOP_CHROME, Api, real_redis_url
+from tests.conftest import DESKTOP_CHROME, Api, real_redis_url, snapshot
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOV, DEC = "2026-11", "2026-12"
@@ -341,18 +341,6 @@ def dated(doc: dict[str, Any]) -> dict[str, Any]:
     if "closed_at" not in doc:
         return doc
     return {**doc, "closed_at": datetime.fromisoformat(doc["closed_at"])}
-
-
-def snapshot(store: Any) -> dict[str, tuple[str, Any]]:
-    """Every key in the store with its type and whole value."""
-    readers = {
-        "string": store.get,
-        "hash": store.hgetall,
-        "set": lambda k: sorted(store.smembers(k)),
-        "zset": lambda k: store.zrange(k, 0, -1, withscores=True),
-        "list": lambda k: store.lrange(k, 0, -1),
-    }
-    return {key: (store.type(key), readers[store.type(key)](key)) for key in store.scan_iter()}
 
 
 def line_of(doc: dict[str, Any], account_id: str, channel: str, adjustment: bool = False) -> Any:
