@@ -35,6 +35,22 @@ ANDROID_DOUYIN = (
 )
 
 
+# The figures of a statement's totals and lines, as SPEC lists them (written
+# out here, not imported, so that the tests check the package against SPEC).
+FIGURES = [
+    "orders",
+    "gmv",
+    "commission",
+    "network",
+    "platform",
+    "guide",
+    "ad_spend",
+    "ad_rebate",
+    "platform_net",
+    "guide_payable",
+]
+
+
 def real_redis_url() -> str | None:
     return os.environ.get("REDIS_URL") or None
 

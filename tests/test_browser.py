@@ -31,7 +31,7 @@ import requests
 from redirector.console.formatting import count, money
 from redirector.storefront_client import StorefrontClient
 
-from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, IPHONE_WEIBO, SECRET_KEYS
+from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, FIGURES, IPHONE_WEIBO, SECRET_KEYS
 from .servers import redis_for_server, service
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -59,18 +59,6 @@ LAUNCH_ARGS = [
 # shopper's browser must look like a person's for its clicks to count as human.
 BROWSER_UA = DESKTOP_CHROME
 FEB, MAR = "2026-02", "2026-03"
-FIGURES = [
-    "orders",
-    "gmv",
-    "commission",
-    "network",
-    "platform",
-    "guide",
-    "ad_spend",
-    "ad_rebate",
-    "platform_net",
-    "guide_payable",
-]
 
 
 def feb(day: int, hour: int = 10) -> datetime:

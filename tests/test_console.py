@@ -22,7 +22,7 @@ from redirector.clock import MockClock
 from redirector.console import formatting, i18n
 from redirector.leaderboard import leaderboard
 from redirector.storefront_client import StorefrontClient
-from tests.conftest import ADMIN_TOKEN, DESKTOP_CHROME, Api
+from tests.conftest import ADMIN_TOKEN, DESKTOP_CHROME, FIGURES, Api
 
 TZ = ZoneInfo("Asia/Shanghai")
 CONSOLE = Path(__file__).resolve().parent.parent / "redirector" / "console"
@@ -35,18 +35,6 @@ ADMIN_PAGES = [
 ]
 CREATOR_PAGES = ["/console/me", "/console/me/earnings"]
 PUBLIC_PAGES = ["/leaderboard", "/s/alice", "/console/sign-in"]
-FIGURES = [
-    "orders",
-    "gmv",
-    "commission",
-    "network",
-    "platform",
-    "guide",
-    "ad_spend",
-    "ad_rebate",
-    "platform_net",
-    "guide_payable",
-]
 
 
 # -- helpers ---------------------------------------------------------------------------------

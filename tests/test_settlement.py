@@ -33,7 +33,7 @@ from redirector.config import PROGRAMS
 from redirector.periods import Period
 from redirector.settlement import Difference
 from redirector.storefront_client import StorefrontClient
-from tests.conftest import DESKTOP_CHROME, Api, real_redis_url, snapshot
+from tests.conftest import DESKTOP_CHROME, FIGURES, Api, real_redis_url, snapshot
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOV, DEC = "2026-11", "2026-12"
@@ -43,18 +43,6 @@ RATES = {"tea": 1500, "cup": 2000}  # the world's products, in bps
 ACCOUNTS = {"alice": "agency:starlight", "bob": "creator:bob"}  # creator -> guide account
 GUIDES = {"starlight": "agency:starlight", "bob": "creator:bob"}  # account id -> account
 PLACEMENTS = [("alice", "weibo"), ("alice", "douyin"), ("bob", "kuaishou"), ("bob", "weibo")]
-FIGURES = [
-    "orders",
-    "gmv",
-    "commission",
-    "network",
-    "platform",
-    "guide",
-    "ad_spend",
-    "ad_rebate",
-    "platform_net",
-    "guide_payable",
-]
 DEFAULT_SHARES = (1000, 3000, 6000)
 # Shares that differ by channel, so the split's tie order is exercised: douyin's
 # network and platform are equal (a tie there goes to network, the first named).
