@@ -20,6 +20,7 @@ import pytest
 
 from redirector.clock import MockClock
 from redirector.console import formatting, i18n
+from redirector.fraud import FraudRules
 from redirector.leaderboard import leaderboard
 from redirector.storefront_client import StorefrontClient
 from tests.conftest import ADMIN_TOKEN, DESKTOP_CHROME, FIGURES, Api
@@ -569,6 +570,43 @@ def test_creators_and_links_pages_list_the_registry(client: Any, world: dict, ap
     assert link["id"] not in client.get("/console/admin/links?creator_id=alice").get_data(
         as_text=True
     )
+
+
+def test_suspicious_clicks_are_shown_beside_the_clicks_with_what_they_mean(
+    app: Any, client: Any, world: dict, api: Api
+) -> None:
+    link = api.link(world["alice"])
+    shopper = app.test_client()  # one device (its rd_did cookie) clicking too often
+    for _ in range(FraudRules().max_clicks_per_device + 1):
+        response = shopper.get(f"/r/{link['token']}", headers={"User-Agent": DESKTOP_CHROME})
+        assert response.status_code == 302
+    stats = api.ok("GET", f"/api/v1/links/{link['id']}")["stats"]
+    assert (stats["clicks"], stats["suspicious_clicks"]) == (
+        FraudRules().max_clicks_per_device + 1,
+        1,
+    )
+
+    def row(html: str, key: str) -> str:
+        return html[html.index(f'data-key="{key}"') :]
+
+    sign_in(client, ADMIN_TOKEN)
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    for path, key in [("/console/admin/links", link["id"]), ("/console/admin/creators", "alice")]:
+        html = client.get(path).get_data(as_text=True)
+        assert figure(row(html, key), "suspicious_clicks") == 1, path
+        assert figure(row(html, key), "clicks") == stats["clicks"], path
+        assert "可疑点击" in html and "暂扣待审" in html, path
+        html = client.get(path, headers=english).get_data(as_text=True)
+        assert "Suspicious clicks" in html and "held for review" in html, path
+    html = client.get("/console/admin").get_data(as_text=True)
+    assert figure(html, "suspicious_clicks", "all-time") == 1
+
+    creator = app.test_client()
+    sign_in(creator, world["alice"])
+    html = creator.get("/console/me").get_data(as_text=True)
+    assert figure(html, "suspicious_clicks", f"link-{link['id']}") == 1
+    assert figure(html, "suspicious_clicks", "my-totals") == 1
+    assert "可疑点击" in html and "暂扣待审" in html
 
 
 # -- public pages and the leaderboard API ------------------------------------------------------

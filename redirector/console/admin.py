@@ -2,9 +2,10 @@
 
 What each dashboard figure is (and where it comes from):
 - the "all time" tiles and the channel and placement charts: the links' stats
-  added up (``links.list_links``, as ``GET /api/v1/links``): clicks, unique and
-  bot clicks, and the attributed orders, net GMV and commission counted from
-  ``paid`` on (a cancellation takes its order back out);
+  added up (``links.list_links``, as ``GET /api/v1/links``): clicks, unique,
+  bot and suspicious clicks (a flood's clicks, counted in clicks too), and the
+  attributed orders, net GMV and commission counted from ``paid`` on (a
+  cancellation takes its order back out);
 - clicks per day: the links' per-day series added up (``links.daily_series``,
   as ``GET /api/v1/links/{id}``), by local day in the service's time zone;
 - settled per period: each period's statement totals (``settlement.statement``,
@@ -103,6 +104,11 @@ def dashboard() -> Any:
                 {"label": _t("fig.clicks"), "unit": "count", "data": daily["clicks"]},
                 {"label": _t("fig.unique_clicks"), "unit": "count", "data": daily["unique_clicks"]},
                 {"label": _t("fig.bot_clicks"), "unit": "count", "data": daily["bot_clicks"]},
+                {
+                    "label": _t("fig.suspicious_clicks"),
+                    "unit": "count",
+                    "data": daily["suspicious_clicks"],
+                },
             ],
         ),
         "periods": figures.chart(

@@ -15,7 +15,7 @@ from typing import Any
 from ..links import STAT_FIELDS
 from ..periods import Period
 
-SERIES_FIELDS = ("clicks", "unique_clicks", "bot_clicks")
+SERIES_FIELDS = ("clicks", "unique_clicks", "bot_clicks", "suspicious_clicks")
 NO_PLACEMENT = "-"
 
 

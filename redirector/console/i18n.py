@@ -63,6 +63,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fig.clicks": ("点击", "Clicks"),
     "fig.unique_clicks": ("独立点击", "Unique clicks"),
     "fig.bot_clicks": ("机器人点击", "Bot clicks"),
+    "fig.suspicious_clicks": ("可疑点击", "Suspicious clicks"),
+    "fig.suspicious_clicks_help": (
+        "同一 IP 或设备短时间内点击过多时超出阈值的点击："
+        "仍计入点击，但归因到它们的订单将暂扣待审。",
+        "Clicks over a flood threshold (too many from one IP or device in a short time): "
+        "they still count as clicks, but orders attributed to them are held for review.",
+    ),
     "fig.orders": ("订单数", "Orders"),
     "fig.gmv": ("成交额 (GMV)", "GMV"),
     "fig.commission": ("佣金", "Commission"),
