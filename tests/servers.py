@@ -1,10 +1,12 @@
 """Real processes for the tests that need them: a redis-server on a free
-loopback port, and ``redirector serve`` under gunicorn."""
+loopback port (``redis_server``, or ``RedisProcess`` to kill and restart it
+from its AOF), and ``redirector serve`` under gunicorn."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -57,6 +59,62 @@ def redis_server(*args: str) -> Iterator[str]:
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class RedisProcess:
+    """A redis-server on one loopback port and one data directory, which can be
+    killed (SIGKILL) and started again on both, from its AOF."""
+
+    def __init__(self, *args: str, directory: str | None = None) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed")
+        self.binary = binary
+        self.args = args
+        self.port = free_port()
+        self.owns_directory = directory is None
+        self.directory = directory or tempfile.mkdtemp(prefix="redirector-redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 30) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--dir", self.directory, *self.args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
+        # PING answers LOADING while the AOF is read back: wait for a real PONG.
+        wait_until(client.ping, timeout=timeout, what="redis-server")
+        client.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no last write."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self) -> RedisProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self.owns_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 @contextmanager

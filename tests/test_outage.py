@@ -28,7 +28,6 @@ import pytest
 import redis
 import requests
 
-from bench.durability import RedisProcess
 from redirector import clicks, create_app, keys, spool
 from redirector.config import Settings
 from redirector.errors import ConfigError
@@ -44,7 +43,7 @@ from .conftest import (
     SECRET_KEYS,
     Api,
 )
-from .servers import service, wait_until
+from .servers import RedisProcess, service, wait_until
 
 TEA_WEB = "https://item.taobao.com/item.htm?id=123&spm=a1.b2"
 TEA_APP = "taobao://item.taobao.com/item.htm?id=123"
