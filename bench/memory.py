@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 import redis
 
 from redirector import clicks, create_app, keys
 from redirector.config import UNIQUE_WINDOW_SECONDS, Settings
+from redirector.ids import ALPHABET
 from redirector.links import local_date
-from redirector.redirect import IpHasher
+from redirector.redirect import DEVICE_ID_LENGTH, IpHasher
 from tests.servers import redis_server
 
 ADMIN = "bench-admin-token-0123456789"
@@ -73,20 +75,24 @@ def main() -> None:
         before = int(store.info("memory")["used_memory"])
         started = time.perf_counter()
         bots = 0
+        buckets = clicks.RecordBuckets()
         for n in range(args.clicks):
             now_ms = start_ms + n * span_ms // args.clicks
             if devices and rng.random() < 0.35:
                 device = rng.choice(devices)  # a returning device
             else:
-                device = f"{rng.getrandbits(95):016x}"[:16]
+                # Shaped as the redirect issues them (random base 62).
+                device = "".join(rng.choices(ALPHABET, k=DEVICE_ID_LENGTH))
                 devices.append(device)
             bot = rng.random() < 0.08
             bots += bot
             link_id = rng.choice(link_ids)
-            clicks.record_click(
+            day = now_ms // clicks.DAY_MS
+            bucket = buckets.current(link_id, day)  # as the redirect chooses it
+            outcome = clicks.record_click(
                 store,
                 link_id=link_id,
-                click_id=clicks.new_click_id(link_id, now_ms),
+                click_id=clicks.new_click_id(link_id, now_ms, bucket),
                 now_ms=now_ms,
                 device=device,
                 ip_hash=hash_ip(
@@ -99,31 +105,36 @@ def main() -> None:
                 retention_seconds=settings.retention_seconds,
                 unique_window_ms=UNIQUE_WINDOW_SECONDS * 1000,
             )
+            buckets.learn(link_id, day, bucket, outcome)
         took = time.perf_counter() - started
-        after = int(store.info("memory")["used_memory"])
+        with_flood = int(store.info("memory")["used_memory"])
         # Flood counters live two flood windows of real time (seconds to
-        # minutes), not with the records: measured apart, then left out.
-        transient = sum(
-            (store.memory_usage(k) or 0) + 50  # + the key's entries in Redis's dicts
-            for k in store.scan_iter("rd:*:flood:*", count=1000)
-        )
-        per_click = (after - before - transient) / args.clicks
+        # minutes), not with the records: dropped here so that what is left is
+        # what a click costs for as long as it is retained.
+        for batch in _batches(store.scan_iter("rd:*:flood:*", count=1000), 1000):
+            store.unlink(*batch)
+        after = int(store.info("memory")["used_memory"])
+        per_click = (after - before) / args.clicks
         print(
             f"{args.clicks:,} clicks ({bots:,} bots, {len(devices):,} devices, {args.links} links) "
             f"recorded in {took:.1f} s ({args.clicks / took:,.0f}/s)"
         )
         print(
-            f"used_memory: {before:,} -> {after:,} bytes, of which {transient:,} transient "
-            f"flood counters: {per_click:.0f} bytes per retained click (goal <= 250)"
+            f"used_memory: {before:,} -> {after:,} bytes retained "
+            f"(+ {with_flood - after:,} in flood counters, dropped after minutes)"
         )
+        print(f"bytes per retained click: {per_click:.0f} (goal <= 250)")
+        print("by kind of key (MEMORY USAGE, without Redis's own dict entries):")
+        for kind, (count, size) in _by_kind(store).items():
+            print(f"  {kind:32} {count:9,} keys {size / args.clicks:8.1f} bytes per click")
 
         link_id = link_ids[0]
         day = start_ms // clicks.DAY_MS
         device = devices[0]
         rows = [
-            ("click records (per link, per UTC day)", keys.link_clicks(link_id, day)),
+            ("click records (per link, UTC day, bucket)", keys.link_clicks(link_id, day, 0)),
             ("uniqueness marks (per link, per UTC day)", keys.link_unique(link_id, day)),
-            ("device's recent clicks", keys.device_clicks(device)),
+            ("device index (per device group, UTC day)", keys.device_clicks(device, day)),
             ("link counters", keys.link_stats(link_id)),
             ("link daily series", keys.link_daily(link_id)),
             ("link record", keys.link(link_id)),
@@ -137,6 +148,41 @@ def main() -> None:
             f"retention of raw records: longest window + 1 day = "
             f"{settings.retention_seconds / 86400:.0f} days"
         )
+
+
+def _batches(names: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for name in names:
+        batch.append(name)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _by_kind(store: redis.Redis) -> dict[str, tuple[int, int]]:
+    """(keys, bytes) per kind of key, named as in ``keys.py``."""
+    totals: dict[str, list[int]] = {}
+    for batch in _batches(store.scan_iter("rd:*", count=1000), 500):
+        pipe = store.pipeline(transaction=False)
+        for name in batch:
+            pipe.memory_usage(name, samples=0)
+        for name, size in zip(batch, pipe.execute(), strict=True):
+            kind = _kind(name)
+            entry = totals.setdefault(kind, [0, 0])
+            entry[0] += 1
+            entry[1] += size or 0
+    return {k: (v[0], v[1]) for k, v in sorted(totals.items(), key=lambda kv: -kv[1][1])}
+
+
+def _kind(name: str) -> str:
+    tag, _, rest = name.partition("}")
+    if tag.startswith("rd:{d:"):
+        return "device index"
+    if tag.startswith("rd:{l:"):
+        return {"": "link record"}.get(rest, "link " + rest.split(":")[1])
+    return tag.removeprefix("rd:{") + " slot"
 
 
 if __name__ == "__main__":

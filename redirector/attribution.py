@@ -103,11 +103,12 @@ def attribute(
         return choose(storefront_id, order_ms, by_click, ())
     longest = max((p.window_days for p in programs.values()), default=15)
 
-    def device_candidates() -> Iterable[Candidate]:
-        since = order_ms - longest * DAY_MS
-        for cid in clicks.device_click_ids(r, raw_device, since, order_ms):
-            found = candidate(clicks.get_click(r, cid))
-            if found is not None:
-                yield found
-
-    return choose(storefront_id, order_ms, by_click, device_candidates())
+    since = order_ms - longest * DAY_MS
+    found = (candidate(clicks.get_click(r, cid)) for cid in clicks.device_click_ids(
+        r, raw_device, since, order_ms
+    ))  # fmt: skip
+    # Newest first by the clicks' own times: the index lists a day's clicks in
+    # the order they were recorded, and a click replayed after an outage is
+    # recorded late.
+    by_device = sorted((c for c in found if c is not None), key=lambda c: -c.click.at_ms)
+    return choose(storefront_id, order_ms, by_click, by_device)

@@ -4,7 +4,8 @@ Per link the store keeps (all in the link's slot, written by ``CLICK``):
 - ``stats``: ``clicks`` (human), ``unique_clicks``, ``bot_clicks`` (bots never
   count as clicks);
 - ``daily``: the same counters per local day, for charts;
-- raw click records, one hash per link and UTC day, expiring after the longest
+- raw click records, in hashes per link, UTC day and bucket of about
+  ``BUCKET_ENTRIES`` clicks (``RecordBuckets``), expiring after the longest
   attribution window plus a day (``Settings.retention_seconds``);
 - uniqueness: a human click is unique when its device has no unique click on
   the link in the preceding 24 hours (``UNIQUE_WINDOW_SECONDS``);
@@ -12,60 +13,69 @@ Per link the store keeps (all in the link's slot, written by ``CLICK``):
   fixed window; a click over a threshold is flagged suspicious (its record's
   flag gets an ``s``, ``suspicious_clicks`` counts it) and still counts as a click.
 
-Per device, its recent human clicks (``keys.device_clicks``), so an order that
-carries only a device id can be attributed to that device's last click.
+Per device and UTC day, its human clicks (``keys.device_clicks``, shared by
+the devices whose ids start alike), so an order that carries only a device id
+can be attributed to that device's last click.
 
-A click id is ``<link id>.<UTC day>.<random>``: it names the record's key, so a
-click is found without an index.
+A click id is ``<link id>.<UTC day>.<bucket>.<random>``: it names the record's
+key and field, so a click is found without an index.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import keys
 from .fraud import FraudRules, flood_bucket
 from .ids import random_id
 from .links import LINK_ID_LENGTH
-from .store import Script, StoreClient, execute_with_scripts
+from .store import Script, ScriptCall, StoreClient, execute_with_scripts, run_scripts
 
 DAY_MS = 86_400_000
-TRIM_EVERY = 16
+# A records bucket is full at this many entries, below the 128 at which Redis
+# leaves a hash's compact encoding, so a few late writers still fit.
+BUCKET_ENTRIES = 96
+# A device's index keeps its newest clicks of a day, up to this many.
+DEVICE_CLICKS_PER_DAY = 16
 DEFAULT_FRAUD = FraudRules()
 RECORD_SEPARATOR = "|"
 
 # KEYS[1] link hash        KEYS[2] link stats        KEYS[3] link daily series
-# KEYS[4] click records of today (UTC day)
+# KEYS[4] the click's records bucket (``keys.link_clicks``: its UTC day and bucket)
 # KEYS[5] unique marks of today                      KEYS[6] unique marks of yesterday
 # KEYS[7] flood counts of the current window (``keys.link_flood``)
 # ARGV[1] now (ms)         ARGV[2] the click id's random part (its field)
 # ARGV[3] device id (raw)
 # ARGV[4] the record's head: "<ms into the UTC day>|<device>|<ip hash>|<ua class>"
 # ARGV[5] "1" if bot       ARGV[6] local date YYYY-MM-DD
-# ARGV[7] record retention (s)                       ARGV[8] unique window (ms)
+# ARGV[7] the records' lifetime (s): retention from the end of the click's UTC day
+# ARGV[8] unique window (ms)
 # ARGV[9] referrer host
 # ARGV[10] "1" if replayed from a spool (``spool.py``): the click was answered
 #          already, so it counts even if the link was disabled since
 # ARGV[11] ip hash   ARGV[12] most human clicks per IP hash in a flood window
 # ARGV[13] most per device   ARGV[14] the flood counts' lifetime (s): two windows
+# ARGV[15] entries after which a records bucket is full (``BUCKET_ENTRIES``)
 # Answers {404} for an unknown link, {410} for a disabled link or inactive
 # product (never to a replay), else {302, web_url, app_url, click_param, unique,
-# already, suspicious}. It reads the link and records the click in one step, so a disabled
-# link stops on the next click. A click whose record exists already counts
-# nothing and answers already = 1: a click id is recorded once, however often
-# it is sent (a spooled click whose first attempt did reach Redis, a replay
-# interrupted and run again).
+# already, suspicious, full}. It reads the link and records the click in one
+# step, so a disabled link stops on the next click. A click whose record exists
+# already counts nothing and answers already = 1: a click id is recorded once,
+# however often it is sent (a spooled click whose first attempt did reach
+# Redis, a replay interrupted and run again, a pipeline run again after another
+# worker loaded this script but not yet the device script). full = 1 tells the
+# caller to start the link's next bucket (``RecordBuckets``).
 CLICK = Script(
     """
 local link = redis.call('HMGET', KEYS[1], 'active', 'product_active', 'web_url', 'app_url',
                         'click_param')
 if not link[1] or not link[3] then return {404} end
-if ARGV[10] ~= '1' and (link[1] ~= '1' or link[2] ~= '1') then return {410} end
+local replay = ARGV[10] == '1'
+if not replay and (link[1] ~= '1' or link[2] ~= '1') then return {410} end
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then
-  return {302, link[3], link[4], link[5], 0, 1}
+  return {302, link[3], link[4], link[5], 0, 1, 0, 0}
 end
 local now = tonumber(ARGV[1])
 local unique = 0
@@ -88,7 +98,7 @@ else
   end
   local by_ip = redis.call('HINCRBY', KEYS[7], 'ip:' .. ARGV[11], 1)
   local by_device = redis.call('HINCRBY', KEYS[7], 'dev:' .. ARGV[3], 1)
-  redis.call('EXPIRE', KEYS[7], ARGV[14])
+  if by_ip == 1 then redis.call('EXPIRE', KEYS[7], ARGV[14]) end  -- set as the key is made
   if by_ip > tonumber(ARGV[12]) or by_device > tonumber(ARGV[13]) then
     suspicious = 1
     redis.call('HINCRBY', KEYS[2], 'suspicious_clicks', 1)
@@ -98,11 +108,53 @@ end
 local flag = 'h'
 if ARGV[5] == '1' then flag = 'b' elseif unique == 1 then flag = 'u' end
 if suspicious == 1 then flag = flag .. 's' end
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[4] .. '|' .. flag .. '|' .. ARGV[9])
-redis.call('EXPIRE', KEYS[4], ARGV[7])
-return {302, link[3], link[4], link[5], unique, 0, suspicious}
+local record = ARGV[4] .. '|' .. flag
+if ARGV[9] ~= '' then
+  if #record + 1 + #ARGV[9] <= 64 then
+    record = record .. '|' .. ARGV[9]
+  else
+    -- Apart, so that the record stays within a compact hash's 64-byte values.
+    redis.call('HSET', KEYS[4], ARGV[2] .. '+', ARGV[9])
+  end
+end
+redis.call('HSET', KEYS[4], ARGV[2], record)
+local entries = redis.call('HLEN', KEYS[4])
+if entries <= 2 then redis.call('EXPIRE', KEYS[4], ARGV[7]) end  -- a new bucket
+local full = 0
+if entries >= tonumber(ARGV[15]) then full = 1 end
+return {302, link[3], link[4], link[5], unique, 0, suspicious, full}
 """
 )
+
+# KEYS[1] the device's group index of the click's UTC day (``keys.device_clicks``)
+# ARGV[1] device id   ARGV[2] the click: "<link id>.<bucket>.<random>"
+# ARGV[3] lifetime (s): retention from the end of the UTC day
+# ARGV[4] most clicks kept per device and day
+# Appends the click to the device's list for the day, once: sent again (the
+# pipeline run again after NOSCRIPT, a replay), it changes nothing.
+DEVICE_CLICK = Script(
+    """
+local listed = redis.call('HGET', KEYS[1], ARGV[1])
+if not listed then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  -- The key lives to the end of its day plus retention, from the day's first
+  -- clicks on: it is not touched again for a device's later clicks.
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  return 1
+elseif string.find(' ' .. listed .. ' ', ' ' .. ARGV[2] .. ' ', 1, true) then
+  return 0
+else
+  listed = listed .. ' ' .. ARGV[2]
+  local _, spaces = string.gsub(listed, ' ', ' ')
+  if spaces >= tonumber(ARGV[4]) then
+    listed = string.sub(listed, string.find(listed, ' ', 1, true) + 1)
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], listed)
+return 1
+"""
+)
+SCRIPTS = (CLICK, DEVICE_CLICK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +166,7 @@ class ClickOutcome:
     unique: bool = False
     already_recorded: bool = False  # the click id was recorded before: nothing counted
     suspicious: bool = False  # over a flood threshold (``fraud``)
+    bucket_full: bool = False  # the click's records bucket is full (``RecordBuckets``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +183,63 @@ class Click:
     suspicious: bool = False  # part of a flood (``fraud``): its order is held
 
 
-def new_click_id(link_id: str, now_ms: int) -> str:
-    return f"{link_id}.{now_ms // DAY_MS}.{random_id(8)}"
+class ClickName(NamedTuple):
+    """What a click id names: where its record is."""
+
+    link_id: str
+    day: int  # UTC day, days since the epoch
+    bucket: int  # the records bucket of that link and day
+    random: str  # the record's field
 
 
-def parse_click_id(click_id: str) -> tuple[str, int] | None:
-    """(link id, UTC day) named by a click id, or None if it cannot be one of ours."""
+def new_click_id(link_id: str, now_ms: int, bucket: int = 0) -> str:
+    """``<link id>.<UTC day>.<bucket>.<random>``: it names the record's key and field."""
+    return f"{link_id}.{now_ms // DAY_MS}.{bucket}.{random_id(8)}"
+
+
+def parse_click_id(click_id: str) -> ClickName | None:
+    """Where a click id's record is, or None if it cannot be one of ours."""
     parts = click_id.split(".")
-    if len(parts) != 3 or len(parts[0]) != LINK_ID_LENGTH or not parts[1].isdigit():
+    if len(parts) != 4 or len(parts[0]) != LINK_ID_LENGTH:
         return None
-    if not parts[0].isalnum() or not parts[0].isascii() or len(parts[1]) > 7:
+    link_id, day, bucket, random = parts
+    if not (link_id.isalnum() and link_id.isascii() and random.isalnum() and random.isascii()):
         return None
-    return parts[0], int(parts[1])
+    if not (day.isdigit() and day.isascii() and len(day) <= 7):
+        return None
+    if not (bucket.isdigit() and bucket.isascii() and len(bucket) <= 7) or not random:
+        return None
+    return ClickName(link_id, int(day), int(bucket), random)
+
+
+class RecordBuckets:
+    """The records bucket this process writes a link's new clicks to.
+
+    A link's records of one UTC day are spread over buckets of about
+    ``BUCKET_ENTRIES`` entries: small enough for Redis's compact listpack
+    encoding (128 entries of at most 64 bytes by default), which holds a
+    click in about half what a hash table entry costs. The click id names its
+    bucket, so the bucket is chosen before the click is sent: the one the
+    click script last reported not yet full. Several processes may each add
+    a few clicks to a bucket after it filled, before they learn it did, which
+    is why a bucket is called full well below the encoding's limit."""
+
+    def __init__(self, remember: int = 100_000) -> None:
+        self._current: dict[str, tuple[int, int]] = {}  # link id -> (day, bucket)
+        self._remember = remember
+
+    def current(self, link_id: str, day: int) -> int:
+        known = self._current.get(link_id)
+        return known[1] if known is not None and known[0] == day else 0
+
+    def learn(self, link_id: str, day: int, bucket: int, outcome: ClickOutcome) -> None:
+        if not outcome.bucket_full:
+            return
+        known = self._current.get(link_id)
+        if known is None or known[0] != day or known[1] <= bucket:
+            if len(self._current) >= self._remember:
+                self._current.clear()  # forgetting only costs a few fuller buckets
+            self._current[link_id] = (day, bucket + 1)
 
 
 def record_click(
@@ -165,15 +263,14 @@ def record_click(
 
     ``replay``: the click comes from a spool, answered while the store was
     away; it keeps its own time and counts even if the link was disabled since.
-    Recording a click id a second time counts nothing (``already_recorded``)."""
+    Recording a click id a second time, replayed, counts nothing
+    (``already_recorded``)."""
 
-    def build(pipe: Any) -> None:
-        _queue_click(
-            pipe, link_id, click_id, now_ms, device, ip_hash, user_agent, bot, referrer,
-            local_date, retention_seconds, unique_window_ms, replay, fraud,
-        )  # fmt: skip
-
-    return _outcome(execute_with_scripts(r, [CLICK], build)[0])
+    calls = click_commands(
+        link_id, click_id, now_ms, device, ip_hash, user_agent, bot, referrer,
+        local_date, retention_seconds, unique_window_ms, replay, fraud,
+    )  # fmt: skip
+    return _outcome(run_scripts(r, calls)[0])
 
 
 def replay_clicks(
@@ -204,12 +301,11 @@ def replay_clicks(
                 retention_seconds, unique_window_ms, True, fraud,
             )  # fmt: skip
 
-    answers = execute_with_scripts(r, [CLICK], build)
+    answers = execute_with_scripts(r, SCRIPTS, build)
     return [_outcome(answers[i]) for i in positions]
 
 
-def _queue_click(
-    pipe: Any,
+def click_commands(
     link_id: str,
     click_id: str,
     now_ms: int,
@@ -223,21 +319,29 @@ def _queue_click(
     unique_window_ms: int,
     replay: bool,
     fraud: FraudRules = DEFAULT_FRAUD,
-) -> int:
-    """Queue one click's script and device index; answers how many commands."""
-    day = now_ms // DAY_MS
+) -> list[ScriptCall]:
+    """The scripts that record one click, with their keys and arguments: the
+    click script, and for a human click the device's index (another slot)."""
+    # Made by ``new_click_id`` (here or before a spool): split, not validated.
+    named_link, day_part, bucket_part, random = click_id.split(".")
+    if named_link != link_id:
+        raise ValueError(f"not a click id of link {link_id}: {click_id!r}")
+    day, bucket = int(day_part), int(bucket_part)
     # Compact, since a record is most of what a click costs in memory: the key
-    # already names the link and the day, so the field is the id's random part
-    # and the time is counted from the day's start.
+    # names the link, the day and the bucket, the field is the id's random
+    # part, and the time is counted from the day's start.
     head = RECORD_SEPARATOR.join((str(now_ms - day * DAY_MS), device, ip_hash, user_agent))
+    # Keys per UTC day get their lifetime once, when made: to the day's end,
+    # then the retention, so that the day's last click is kept as long.
+    lifetime = max(((day + 1) * DAY_MS - now_ms) // 1000, 0) + retention_seconds
     args = [
         now_ms,
-        click_id.rsplit(".", 1)[1],
+        random,
         device,
         head,
         "1" if bot else "0",
         local_date,
-        retention_seconds,
+        lifetime,
         unique_window_ms,
         referrer,
         "1" if replay else "0",
@@ -245,23 +349,25 @@ def _queue_click(
         fraud.max_clicks_per_ip,
         fraud.max_clicks_per_device,
         2 * fraud.window_seconds,
+        BUCKET_ENTRIES,
     ]
-    CLICK.queue(pipe, keys.click_keys(link_id, day, flood_bucket(now_ms, fraud)), args)
-    if bot:
-        return 1
-    # Beside the script, not in it: the device's keys live in another slot. An
-    # entry for a click the script refused (404/410) names no record and is
-    # skipped when attributing; queued again for a click recorded before, it
-    # changes nothing.
-    dkey = keys.device_clicks(device)
-    pipe.zadd(dkey, {click_id: now_ms})
-    pipe.expire(dkey, retention_seconds)
-    if secrets.randbelow(TRIM_EVERY) == 0:
-        # Trimming on one click in TRIM_EVERY keeps a busy device's index
-        # bounded without paying for it on every click.
-        pipe.zremrangebyscore(dkey, "-inf", now_ms - retention_seconds * 1000)
-        return 4
-    return 3
+    click_keys = keys.click_keys(link_id, day, bucket, flood_bucket(now_ms, fraud))
+    commands: list[ScriptCall] = [(CLICK, click_keys, args)]
+    if not bot:
+        # Beside the click script, not in it: the device's index lives in
+        # another slot. An entry for a click the script refused (404/410)
+        # names no record and is skipped when attributing.
+        device_args = [device, f"{link_id}.{bucket}.{random}", lifetime, DEVICE_CLICKS_PER_DAY]
+        commands.append((DEVICE_CLICK, [keys.device_clicks(device, day)], device_args))
+    return commands
+
+
+def _queue_click(pipe: Any, *fields: Any) -> int:
+    """Queue one click's scripts on a pipeline; answers how many commands."""
+    commands = click_commands(*fields)
+    for script, script_keys, args in commands:
+        script.queue(pipe, script_keys, args)
+    return len(commands)
 
 
 def _outcome(answer: Any) -> ClickOutcome:
@@ -275,34 +381,47 @@ def _outcome(answer: Any) -> ClickOutcome:
         answer[3],
         bool(int(answer[4])),
         int(answer[5]) == 1,
-        len(answer) > 6 and int(answer[6]) == 1,
+        int(answer[6]) == 1,
+        int(answer[7]) == 1,
     )
 
 
 def get_click(r: StoreClient, click_id: str) -> Click | None:
     """The recorded click, or None (unknown, malformed or expired)."""
-    named = parse_click_id(click_id)
-    if named is None:
+    name = parse_click_id(click_id)
+    if name is None:
         return None
-    link_id, day = named
-    raw = r.hget(keys.link_clicks(link_id, day), click_id.rsplit(".", 1)[1])
+    raw, spilled = r.hmget(
+        keys.link_clicks(name.link_id, name.day, name.bucket), name.random, name.random + "+"
+    )
     if raw is None:
         return None
-    into_day, device, ip_hash, user_agent, flag, referrer = raw.split(RECORD_SEPARATOR, 5)
+    into_day, device, ip_hash, user_agent, flag, *rest = raw.split(RECORD_SEPARATOR, 5)
     return Click(
         id=click_id,
-        link_id=link_id,
-        at_ms=day * DAY_MS + int(into_day),
+        link_id=name.link_id,
+        at_ms=name.day * DAY_MS + int(into_day),
         device=device,
         ip_hash=ip_hash,
         user_agent=user_agent,
         bot=flag[:1] == "b",
         unique=flag[:1] == "u",
-        referrer=referrer,
+        referrer=rest[0] if rest else spilled or "",
         suspicious=flag[1:2] == "s",
     )
 
 
 def device_click_ids(r: StoreClient, device: str, since_ms: int, until_ms: int) -> list[str]:
-    """The device's recorded human click ids in [since, until], newest first."""
-    return r.zrevrangebyscore(keys.device_clicks(device), until_ms, since_ms)
+    """The device's recorded human click ids of the UTC days from ``since`` to
+    ``until``, newest day first and newest first within a day (the caller
+    checks each click's own time)."""
+    days = range(until_ms // DAY_MS, since_ms // DAY_MS - 1, -1)
+    pipe = r.pipeline(transaction=False)
+    for day in days:
+        pipe.hget(keys.device_clicks(device, day), device)
+    ids = []
+    for day, listed in zip(days, pipe.execute(), strict=True):
+        for entry in reversed((listed or "").split()):
+            link_id, _, rest = entry.partition(".")
+            ids.append(f"{link_id}.{day}.{rest}")
+    return ids

@@ -6,8 +6,9 @@ so they live in one Redis Cluster slot:
 
 - ``{l:<link_id>}``: a link, its counters, series, click records and
   uniqueness buckets (the click script touches all of them at once);
-- ``{d:<device>}``: a device's recent clicks (written beside the click script
-  in the same pipeline, read when attributing an order by device);
+- ``{d:<xy>}``: the recent clicks of the devices whose id starts with ``xy``
+  (written beside the click script in the same pipeline, read when
+  attributing an order by device);
 - ``{money}``: everything an order event changes — the order, its history and
   replay record, the money figures of its link and product, the settlement
   aggregates and period states — so that one script applies an event
@@ -107,9 +108,11 @@ def link_daily(link_id: str) -> str:
     return f"{_link_tag(link_id)}:daily"
 
 
-def link_clicks(link_id: str, day: int) -> str:
-    """Hash: a click id's random part -> its packed record; one per link and UTC day."""
-    return f"{_link_tag(link_id)}:clicks:{day}"
+def link_clicks(link_id: str, day: int, bucket: int) -> str:
+    """Hash: a click id's random part -> its packed record. A link's clicks of one
+    UTC day are spread over numbered buckets of about ``clicks.BUCKET_ENTRIES``
+    each, so that every bucket stays in Redis's compact (listpack) encoding."""
+    return f"{_link_tag(link_id)}:clicks:{day}:{bucket}"
 
 
 def link_unique(link_id: str, day: int) -> str:
@@ -123,25 +126,31 @@ def link_flood(link_id: str, bucket: int) -> str:
     return f"{_link_tag(link_id)}:flood:{bucket}"
 
 
-def click_keys(link_id: str, day: int, flood_bucket: int) -> list[str]:
+def click_keys(link_id: str, day: int, bucket: int, flood_bucket: int) -> list[str]:
     """KEYS of the click script, in its documented order."""
     return [
         link(link_id),
         link_stats(link_id),
         link_daily(link_id),
-        link_clicks(link_id, day),
+        link_clicks(link_id, day, bucket),
         link_unique(link_id, day),
         link_unique(link_id, day - 1),
         link_flood(link_id, flood_bucket),
     ]
 
 
-# -- devices ({d:<id>} slot) -----------------------------------------------------
+# -- devices ({d:<xy>} slots) -----------------------------------------------------
+
+# Devices share their index keys by the first two characters of their id (3,844
+# groups of random base-62 ids), one key per group and UTC day: a key per
+# device would cost more than the clicks it lists.
+DEVICE_GROUP_CHARS = 2
 
 
-def device_clicks(device: str) -> str:
-    """Sorted set of a device's recent human click ids, scored by time (ms)."""
-    return f"{PREFIX}:{{d:{device}}}"
+def device_clicks(device: str, day: int) -> str:
+    """Hash: device -> its human clicks of one UTC day (``clicks.device_entry``),
+    for the devices whose id starts as this one's."""
+    return f"{PREFIX}:{{d:{device[:DEVICE_GROUP_CHARS]}}}:{day}"
 
 
 # -- money ({money} slot) ----------------------------------------------------------

@@ -169,6 +169,7 @@ class Redirector:
         self.link_signer = link_signer
         self.devices = devices
         self.hash_ip = IpHasher(settings.secret_keys)
+        self.buckets = clicks.RecordBuckets()
         # X-Forwarded-For is believed only from the proxies the settings trust.
         self.client_ip = ClientIp(settings.trusted_proxies)
         self.retention_seconds = settings.retention_seconds
@@ -302,7 +303,9 @@ class Redirector:
         except redis.RedisError as exc:
             self._log_once(exc, "a store error")
             return self._unavailable(start_response, head)
-        click_id = clicks.new_click_id(link_id, now_ms)
+        utc_day = now_ms // clicks.DAY_MS
+        bucket = self.buckets.current(link_id, utc_day)
+        click_id = clicks.new_click_id(link_id, now_ms, bucket)
         ip_hash = self.hash_ip(self.client_ip(environ))
         user_agent = (
             agent.label if agent.bot or not bot else "bot/" + ("head" if head else "prefetch")
@@ -343,6 +346,7 @@ class Redirector:
             self._log_once(exc, "a store error")
             return self._unavailable(start_response, head)
 
+        self.buckets.learn(link_id, utc_day, bucket, outcome)
         if outcome.status != 302:
             self.recent_links.pop(link_id, None)  # nor in an outage, then
             if outcome.status == 410:

@@ -8,12 +8,16 @@ the modules that own them, wrapped in ``Script`` and run by SHA.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import hiredis
 import redis
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.retry import Retry
 
 from .config import Settings
@@ -103,3 +107,67 @@ def execute_with_scripts(
             for script in scripts:
                 client.script_load(script.source)
     raise AssertionError("unreachable")
+
+
+ScriptCall = tuple[Script, Sequence[str], Sequence[Any]]
+
+
+def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
+    """Run script calls in one round trip and answer their replies, in order.
+
+    The redirect's path. On a single Redis server the calls are packed by
+    hiredis and written on a connection kept per thread, and the replies read
+    straight back: redis-py's Pipeline objects cost more than the rest of a
+    click. A cluster or the embedded store takes the general path
+    (``execute_with_scripts``). As there, on NOSCRIPT the scripts are loaded
+    and every call sent again, so each call must be idempotent."""
+    if type(client) is not redis.Redis:
+
+        def build(pipe: Any) -> None:
+            for script, keys, args in calls:
+                script.queue(pipe, keys, args)
+
+        return execute_with_scripts(client, [script for script, _, _ in calls], build)
+    packed = b"".join(
+        hiredis.pack_command(("EVALSHA", script.sha, len(keys), *keys, *args))
+        for script, keys, args in calls
+    )
+    for attempt in (1, 2):
+        replies = _send(client, packed, len(calls))
+        errors = [reply for reply in replies if isinstance(reply, ResponseError)]
+        if not errors:
+            return replies
+        if attempt == 2 or not all(isinstance(e, NoScriptError) for e in errors):
+            raise errors[0]
+        for script, _, _ in calls:
+            client.script_load(script.source)
+    raise AssertionError("unreachable")
+
+
+_threads = threading.local()
+
+
+def _send(client: redis.Redis, packed: bytes, replies: int) -> list[Any]:
+    """Write packed commands on this thread's connection; read their replies
+    (a command's error is answered as its reply, not raised)."""
+    pool = client.connection_pool
+    held = getattr(_threads, "connections", None)
+    if held is None or held[0] != os.getpid():  # a forked worker makes its own
+        connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        held = _threads.connections = (os.getpid(), connections)
+    connection = held[1].get(pool)
+    if connection is None:
+        connection = held[1][pool] = pool.make_connection()
+    try:
+        connection.send_packed_command([packed])
+        answers = []
+        for _ in range(replies):
+            try:
+                answers.append(connection.read_response())
+            except ResponseError as error:
+                answers.append(error)
+        return answers
+    except BaseException:
+        # Replies may be left unread: the connection cannot be trusted again.
+        connection.disconnect()
+        raise

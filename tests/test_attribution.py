@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from redirector import clicks
 from redirector.attribution import DAY_MS, Attribution, Candidate, choose, eligible
 from redirector.clicks import Click
 from redirector.clock import MockClock
@@ -212,6 +213,37 @@ def test_an_order_naming_a_click_of_another_storefront_falls_back_to_the_device(
     answer = shop.ok("o-1", "paid", 12800, click_id=on_youzan, device_id=browser.device_id)
     assert credited(answer) == ("alice", on_taobao)
     assert order_of(api, "o-1")["attributed"]["by"] == "device_id"
+
+
+def test_a_click_recorded_late_after_an_outage_takes_its_place_by_its_own_time(
+    app: Any, api: Any, world: dict, shop: Shop, clock: MockClock, store: Any
+) -> None:
+    tea = api.link(world["alice"], "tea")
+    cup = api.link(world["bob"], "cup")
+    browser = Browser(app)
+    browser.click(tea)
+    advance(clock, minutes=5)
+    # Answered while Redis was away: spooled, and recorded only after the next click.
+    spooled_at = clock.now_ms()
+    spooled_id = clicks.new_click_id(tea["id"], spooled_at)
+    advance(clock, minutes=5)
+    newest = browser.click(cup)
+    advance(clock, minutes=5)
+    services = app.extensions["redirector"]
+    device = services.devices.verify(browser.device_id)
+    clicks.replay_clicks(
+        store,
+        [
+            {"link_id": tea["id"], "click_id": spooled_id, "now_ms": spooled_at,
+             "device": device, "ip_hash": "000000000000", "user_agent": "desktop",
+             "bot": False, "referrer": "", "local_date": "2025-01-01"},
+        ],
+        retention_seconds=services.settings.retention_seconds,
+        unique_window_ms=86_400_000,
+    )  # fmt: skip
+
+    answer = shop.ok("o-1", "paid", 12800, device_id=browser.device_id)
+    assert credited(answer) == ("bob", newest)
 
 
 def test_a_forged_device_id_is_not_credited(

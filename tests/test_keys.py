@@ -29,10 +29,22 @@ def test_every_key_has_the_prefix_and_no_empty_segment():
 
 
 def test_the_click_script_keys_share_one_slot():
-    slots = {key_slot(k.encode()) for k in keys.click_keys("AbCdEfGhIj", 20000, 28800000)}
+    slots = {key_slot(k.encode()) for k in keys.click_keys("AbCdEfGhIj", 20000, 3, 28800000)}
     assert len(slots) == 1
 
 
 def test_different_links_spread_over_slots():
     slots = {key_slot(keys.link(f"link{i:06d}").encode()) for i in range(200)}
     assert len(slots) > 100
+
+
+def test_devices_share_index_keys_by_the_start_of_their_ids():
+    assert keys.device_clicks("Ab12345678901234", 20000) == keys.device_clicks("Abzzzz", 20000)
+    assert keys.device_clicks("Ab12345678901234", 20000) != keys.device_clicks("Ac1", 20000)
+    assert keys.device_clicks("Ab1", 20000) != keys.device_clicks("Ab1", 20001)
+    slots = {
+        key_slot(keys.device_clicks(f"{a}{b}xyz", 1).encode())
+        for a in "abcdefgh"
+        for b in "1234567890"
+    }
+    assert len(slots) > 60

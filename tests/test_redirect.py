@@ -26,7 +26,14 @@ from redirector.clock import MockClock
 from redirector.config import DEVICE_COOKIE_MAX_AGE, Settings
 from redirector.links import LINK_SALT, LinkSigner
 from redirector.redirect import DEVICE_SALT, DeviceIds, IpHasher, with_click_id
-from tests.conftest import ANDROID_DOUYIN, DESKTOP_CHROME, IPHONE_WEIBO, SECRET_KEYS, Api
+from tests.conftest import (
+    ANDROID_DOUYIN,
+    DESKTOP_CHROME,
+    IPHONE_WEIBO,
+    SECRET_KEYS,
+    Api,
+    real_store,
+)
 
 NEWEST_KEY, OLDER_KEY = SECRET_KEYS.split(",")
 UNKNOWN_KEY = "a-key-this-service-never-had-0123456789"
@@ -347,6 +354,11 @@ def test_each_click_gets_its_own_record(client: Any, store: Any, tea: dict[str, 
     assert all(clicks.get_click(store, i) is not None for i in ids)
 
 
+def device_index(store: Any, click: clicks.Click) -> list[str]:
+    """What the device index lists for the click's device, around its time."""
+    return clicks.device_click_ids(store, click.device, click.at_ms - 86_400_000, click.at_ms)
+
+
 def test_click_is_recorded_after_redis_forgot_the_click_script(
     client: Any, store: Any, tea: dict[str, Any]
 ) -> None:
@@ -357,7 +369,7 @@ def test_click_is_recorded_after_redis_forgot_the_click_script(
     record = clicks.get_click(store, click_id_in(response))
     assert record is not None
     # The device index is written beside the script and must not be doubled.
-    assert store.zrange(keys.device_clicks(record.device), 0, -1) == [record.id]
+    assert device_index(store, record) == [record.id]
 
 
 # -- 4. the device cookie -------------------------------------------------------------
@@ -586,7 +598,7 @@ def test_bot_is_redirected_but_counted_apart(
     stats = admin_link(api, tea["id"])["stats"]
     assert (stats["clicks"], stats["unique_clicks"], stats["bot_clicks"]) == (1, 1, 1)
     # Only the human click can ever be attributed by device.
-    assert store.zrange(keys.device_clicks(human_click.device), 0, -1) == [human_click.id]
+    assert device_index(store, human_click) == [human_click.id]
 
 
 def test_bot_before_any_human_does_not_take_the_unique_click(
@@ -843,12 +855,112 @@ def test_click_records_expire_after_the_longest_window_and_a_day(
 
     record = clicks.get_click(store, click_id_in(click(client, tea["token"])))
 
-    records_key = keys.link_clicks(tea["id"], record.at_ms // clicks.DAY_MS)
-    assert store.hexists(records_key, record.id.rsplit(".", 1)[1])
-    assert 0 < store.ttl(records_key) <= settings.retention_seconds
+    name = clicks.parse_click_id(record.id)
+    records_key = keys.link_clicks(tea["id"], name.day, name.bucket)
+    assert store.hexists(records_key, name.random)
+    # Keys of a UTC day are kept from the end of that day on, so its last
+    # click is kept as long as its first.
+    to_day_end = ((name.day + 1) * clicks.DAY_MS - record.at_ms) // 1000
+    kept = to_day_end + settings.retention_seconds
+    assert kept - 5 <= store.ttl(records_key) <= kept
+    assert kept - 5 <= store.ttl(keys.device_clicks(record.device, name.day)) <= kept
     assert store.ttl(keys.link_stats(tea["id"])) == -1
     assert store.ttl(keys.link_daily(tea["id"])) == -1
-    assert 0 < store.ttl(keys.device_clicks(record.device)) <= settings.retention_seconds
+
+
+def test_a_full_records_bucket_sends_the_next_clicks_to_the_next(
+    client: Any, store: Any, tea: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clicks, "BUCKET_ENTRIES", 3)
+
+    ids = [click_id_in(click(client, tea["token"])) for _ in range(8)]
+
+    names = [clicks.parse_click_id(i) for i in ids]
+    assert [n.bucket for n in names] == [0, 0, 0, 1, 1, 1, 2, 2]
+    assert all(clicks.get_click(store, i) is not None for i in ids)
+    day = names[0].day
+    assert [store.hlen(keys.link_clicks(tea["id"], day, b)) for b in range(3)] == [3, 3, 2]
+
+
+def test_a_new_utc_day_starts_at_the_first_bucket(
+    client: Any, store: Any, tea: dict[str, Any], clock: MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clicks, "BUCKET_ENTRIES", 2)
+    clock.set(T0)
+    assert [clicks.parse_click_id(click_id_in(click(client, tea["token"]))).bucket
+            for _ in range(3)] == [0, 0, 1]  # fmt: skip
+    clock.set(T0 + timedelta(hours=2))  # past midnight UTC
+
+    name = clicks.parse_click_id(click_id_in(click(client, tea["token"])))
+    assert (name.day, name.bucket) == (int(T0.timestamp()) // 86_400 + 1, 0)
+
+
+def test_a_long_referrer_is_kept_whole_beside_its_record(
+    client: Any, store: Any, tea: dict[str, Any]
+) -> None:
+    host = "a-rather-long-subdomain-for-a-campaign.news.example.com"
+    short = clicks.get_click(
+        store, click_id_in(click(client, tea["token"], headers={"Referer": "https://t.cn/x"}))
+    )
+    long = clicks.get_click(
+        store, click_id_in(click(client, tea["token"], headers={"Referer": f"https://{host}/p"}))
+    )
+
+    assert (short.referrer, long.referrer) == ("t.cn", host)
+    assert long.user_agent == "desktop" and not long.bot
+
+
+@pytest.mark.skipif(not real_store(), reason="encodings are Redis's own (REDIS_URL)")
+def test_click_records_stay_in_redis_compact_encoding(
+    client: Any, store: Any, tea: dict[str, Any]
+) -> None:
+    referrers = ("", "weibo.com", "a-rather-long-subdomain-for-a-campaign.news.example.com")
+    ids = [
+        click_id_in(click(client, tea["token"], IPHONE_WEIBO,
+                          headers={"Referer": f"https://{referrers[n % 3]}/"} if n % 3 else {}))
+        for n in range(2 * clicks.BUCKET_ENTRIES + 10)
+    ]  # fmt: skip
+
+    names = {(n.day, n.bucket) for n in map(clicks.parse_click_id, ids)}
+    assert len(names) == 3
+    for day, bucket in names:
+        assert store.object("encoding", keys.link_clicks(tea["id"], day, bucket)) == "listpack"
+
+
+def test_device_index_lists_a_devices_human_clicks_newest_first_once_each(
+    store: Any, api: Api, world: dict[str, Any], settings: Settings
+) -> None:
+    tea = api.link(world["alice"], product_id="tea")
+    cup = api.link(world["bob"], product_id="cup")
+    start = int((T0 - timedelta(hours=12)).timestamp() * 1000)  # 11:00 UTC
+
+    def record(link: dict[str, Any], at: int, bot: bool = False, click_id: str = "") -> str:
+        click_id = click_id or clicks.new_click_id(link["id"], at)
+        clicks.record_click(
+            store, link_id=link["id"], click_id=click_id, now_ms=at, device="Dev0123456789abc",
+            ip_hash="0a0b0c0d0e0f", user_agent="bot/crawler" if bot else "ios", bot=bot,
+            referrer="", local_date="2025-03-02", retention_seconds=settings.retention_seconds,
+            unique_window_ms=86_400_000,
+        )  # fmt: skip
+        return click_id
+
+    first = record(tea, start)
+    second = record(cup, start + 3_600_000)
+    record(cup, start + 3_700_000, bot=True)  # bots are never attributed
+    record(cup, start + 3_800_000, click_id=second)  # sent again
+    third = record(tea, start + 86_400_000)
+
+    listed = clicks.device_click_ids(store, "Dev0123456789abc", start, start + 86_400_000)
+    assert listed == [third, second, first]
+    assert clicks.device_click_ids(store, "Dev0123456789abc", start + 86_400_000,
+                                   start + 86_400_000) == [third]  # fmt: skip
+
+    # A device clicking without end keeps only its newest clicks of a day.
+    many = [record(tea, start + 86_400_000 + n) for n in range(clicks.DEVICE_CLICKS_PER_DAY + 4)]
+    day_two = clicks.device_click_ids(
+        store, "Dev0123456789abc", start + 86_400_000, start + 86_400_000
+    )
+    assert day_two == many[::-1][: clicks.DEVICE_CLICKS_PER_DAY]
 
 
 # -- 12. methods ----------------------------------------------------------------------
