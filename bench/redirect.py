@@ -1,15 +1,21 @@
 """The redirect against a bare Flask 302 and a bare WSGI 302, in one run.
 
-Starts its own ``redis-server`` on a free loopback port, then one after the
-other, each under the same gunicorn settings as ``redirector serve`` uses in
+Starts its own ``redis-server`` on a free loopback port and, side by side,
+each under the same gunicorn settings as ``redirector serve`` uses in
 production (``cli.gunicorn_options``): the service on that Redis, a bare Flask
-app answering 302, and a bare WSGI callable answering 302. Each is loaded for
-the same bounded time by the same generator (wrk when installed, else a
-bundled Python client) with a phone's in-app user agent, and the script prints
-requests/s, p50, p99 and errors, the ratios service / Flask and service / WSGI,
-and checks that the clicks Redis counted equal the 302s the service answered.
+app answering 302, and a bare WSGI callable answering 302. It loads one at a
+time, for the same bounded time, with the same generator (wrk when installed,
+else a bundled Python client) and a phone's in-app user agent, in rounds that
+change the order; it prints requests/s, p50, p99 and errors per round, the
+median ratios service / Flask and service / WSGI, Redis's CPU per click, and
+checks that the clicks Redis counted equal the 302s the service answered.
 
-    .venv/bin/python -m bench.redirect [--seconds 10] [--connections 32]
+The load is a fixed number of keep-alive connections (8 by default: enough
+to keep both cores busy; more only queue requests, raising every target's
+p99 without raising its throughput). Rounds and medians because a small
+shared VM's speed drifts by a tenth from one minute to the next.
+
+    .venv/bin/python -m bench.redirect [--seconds 8] [--rounds 3] [--connections 8]
 
 Goals (issue 7): service >= 1.0x bare Flask throughput, p99 <= 15 ms, one
 Redis round trip per click, zero errors.
@@ -27,9 +33,12 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 import requests
 
 from redirector.cli import gunicorn_options
@@ -168,103 +177,129 @@ def human_clicks_answered(base: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=8, help="per target and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     args = parser.parse_args()
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
     load = wrk if use_wrk else python_client
     print(f"load generator: {'wrk' if use_wrk else 'python client'}, {args.connections} "
-          f"connections, {args.seconds} s each; {os.cpu_count()} cores")  # fmt: skip
+          f"connections, {args.rounds} rounds of {args.seconds} s per target; "
+          f"{os.cpu_count()} cores")  # fmt: skip
 
-    results: dict[str, Load] = {}
-    with redis_server() as redis_url:
+    rounds: list[dict[str, Load]] = []
+    with redis_server() as redis_url, ExitStack() as running:
         env = {
             "REDIS_URL": redis_url,
             "REDIRECTOR_ADMIN_TOKEN": ADMIN,
             "REDIRECTOR_SECRET_KEYS": KEYS,
         }
         settings = Settings.from_env(env)
-
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        service = start(
-            [sys.executable, "-m", "gunicorn", *gunicorn_args(settings, port),
-             "redirector.wsgi:app"],
-            {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir()},
-            f"{base}/healthz",
-        )  # fmt: skip
-        try:
-            auth = {"Authorization": f"Bearer {ADMIN}"}
-            requests.put(
-                f"{base}/api/v1/storefronts/shop",
-                json={"name": "S", "hosts": ["shop.test"]},
-                headers=auth,
-                timeout=5,
-            )
-            requests.put(
-                f"{base}/api/v1/products/p1",
-                json={"storefront_id": "shop", "title": "T", "price": 100,
-                      "commission_rate_bps": 1000, "web_url": "https://shop.test/p/1?ref=x",
-                      "app_url": "shop://shop.test/p/1"},
-                headers=auth, timeout=5,
-            )  # fmt: skip
-            key = requests.put(
-                f"{base}/api/v1/creators/c1", json={"name": "C"}, headers=auth, timeout=5
-            ).json()["api_key"]
-            link = requests.post(
-                f"{base}/api/v1/links", json={"product_id": "p1", "channel": "weibo"},
-                headers={"Authorization": f"Bearer {key}"}, timeout=5,
-            ).json()  # fmt: skip
-            url = f"{base}/r/{link['token']}"
-            load(url, 2, args.connections)  # warm-up: workers, caches, connections
-            time.sleep(0.5)  # let the warm-up's last requests finish before counting
-            before_redis = requests.get(
-                f"{base}/api/v1/links/{link['id']}", headers=auth, timeout=5
-            ).json()["stats"]["clicks"]
-            before_answered = human_clicks_answered(base)
-            results["service"] = load(url, args.seconds, args.connections)
-            time.sleep(0.5)
-            counted = (
-                requests.get(f"{base}/api/v1/links/{link['id']}", headers=auth, timeout=5).json()[
-                    "stats"
-                ]["clicks"]
-                - before_redis
-            )
-            answered = human_clicks_answered(base) - before_answered
-        finally:
-            stop(service)
-
-        for name, target in (("bare flask", "bench.baselines:flask_app"),
-                             ("bare wsgi", "bench.baselines:wsgi_app")):  # fmt: skip
+        urls = {}
+        for name, target, extra_env in (
+            ("service", "redirector.wsgi:app",
+             {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir()}),
+            ("bare flask", "bench.baselines:flask_app", {}),
+            ("bare wsgi", "bench.baselines:wsgi_app", {}),
+        ):  # fmt: skip
             port = free_port()
+            probe = "/healthz" if name == "service" else "/r/x"
             proc = start(
                 [sys.executable, "-m", "gunicorn", *gunicorn_args(settings, port), target],
-                {},
-                f"http://127.0.0.1:{port}/r/x",
+                extra_env,
+                f"http://127.0.0.1:{port}{probe}",
             )
-            try:
-                url = f"http://127.0.0.1:{port}/r/x"
-                load(url, 2, args.connections)
-                results[name] = load(url, args.seconds, args.connections)
-            finally:
-                stop(proc)
+            running.callback(stop, proc)
+            urls[name] = f"http://127.0.0.1:{port}"
+        base = urls["service"]
+        link = _make_link(base)
+        urls["service"] = f"{base}/r/{link['token']}"
+        urls["bare flask"] += "/r/x"
+        urls["bare wsgi"] += "/r/x"
+        for url in urls.values():
+            load(url, 2, args.connections)  # warm-up: workers, caches, connections
+        time.sleep(0.5)  # let the warm-up's last requests finish before counting
 
-    print(f"{'':12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'non-302':>8}")
-    for name, r in results.items():
-        print(
-            f"{name:12} {r.rate:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:7d} {r.non_302:8d}"
-        )
-    s, f, w = results["service"], results["bare flask"], results["bare wsgi"]
-    print(f"ratio service / bare flask: {s.rate / f.rate:.2f} (goal >= 1.0)")
-    print(f"ratio service / bare wsgi:  {s.rate / w.rate:.2f}")
-    print(f"p99 service: {s.p99_ms:.2f} ms (goal <= 15)")
+        store = redis.Redis.from_url(redis_url)
+        before_counted = _clicks_counted(base, link["id"])
+        before_answered = human_clicks_answered(base)
+        redis_cpu = 0.0
+        names = list(urls)
+        for n in range(args.rounds):
+            # Each round in another order, so that no target always runs first.
+            order = names[n % 3 :] + names[: n % 3]
+            results: dict[str, Load] = {}
+            for name in order:
+                cpu_before = _cpu_seconds(store)
+                results[name] = load(urls[name], args.seconds, args.connections)
+                if name == "service":
+                    redis_cpu += _cpu_seconds(store) - cpu_before
+            rounds.append(results)
+        time.sleep(0.5)
+        counted = _clicks_counted(base, link["id"]) - before_counted
+        answered = human_clicks_answered(base) - before_answered
+
+    print(f"{'round':6} {'':12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+          f"{'non-302':>8}")  # fmt: skip
+    for n, results in enumerate(rounds, 1):
+        for name in ("service", "bare flask", "bare wsgi"):
+            r = results[name]
+            print(f"{n:<6} {name:12} {r.rate:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} "
+                  f"{r.errors:7d} {r.non_302:8d}")  # fmt: skip
+    to_flask = statistics.median(r["service"].rate / r["bare flask"].rate for r in rounds)
+    to_wsgi = statistics.median(r["service"].rate / r["bare wsgi"].rate for r in rounds)
+    p99 = statistics.median(r["service"].p99_ms for r in rounds)
+    service_requests = sum(r["service"].requests for r in rounds)
+    print(f"ratio service / bare flask: {to_flask:.2f} (median of the rounds; goal >= 1.0)")
+    print(f"ratio service / bare wsgi:  {to_wsgi:.2f}")
+    print(f"p99 service: {p99:.2f} ms (median of the rounds; goal <= 15)")
+    print(f"Redis CPU per click: {1e6 * redis_cpu / max(answered, 1):.0f} us "
+          "(used_cpu_user + used_cpu_sys over the service's loads)")  # fmt: skip
     print(
-        f"clicks: generator saw {s.requests} answers, service answered {answered} redirects, "
-        f"Redis counted {counted}: {'equal' if counted == answered else 'DIFFERENT'}"
+        f"clicks: generator saw {service_requests} answers, service answered {answered} "
+        f"redirects, Redis counted {counted}: {'equal' if counted == answered else 'DIFFERENT'}"
     )
-    if counted != answered or s.errors or s.non_302:
+    errors = sum(r[name].errors + r[name].non_302 for r in rounds for name in r)
+    if counted != answered or errors:
         sys.exit(1)
+
+
+def _make_link(base: str) -> dict[str, Any]:
+    """A storefront, a product with an app deep link, a creator and a link to it."""
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    requests.put(
+        f"{base}/api/v1/storefronts/shop",
+        json={"name": "S", "hosts": ["shop.test"]},
+        headers=auth,
+        timeout=5,
+    ).raise_for_status()
+    requests.put(
+        f"{base}/api/v1/products/p1",
+        json={"storefront_id": "shop", "title": "T", "price": 100,
+              "commission_rate_bps": 1000, "web_url": "https://shop.test/p/1?ref=x",
+              "app_url": "shop://shop.test/p/1"},
+        headers=auth, timeout=5,
+    ).raise_for_status()  # fmt: skip
+    key = requests.put(
+        f"{base}/api/v1/creators/c1", json={"name": "C"}, headers=auth, timeout=5
+    ).json()["api_key"]
+    made: dict[str, Any] = requests.post(
+        f"{base}/api/v1/links", json={"product_id": "p1", "channel": "weibo"},
+        headers={"Authorization": f"Bearer {key}"}, timeout=5,
+    ).json()  # fmt: skip
+    return made
+
+
+def _clicks_counted(base: str, link_id: str) -> int:
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    link = requests.get(f"{base}/api/v1/links/{link_id}", headers=auth, timeout=5).json()
+    return int(link["stats"]["clicks"])
+
+
+def _cpu_seconds(store: redis.Redis) -> float:
+    cpu = store.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 def _metrics_dir() -> str:
