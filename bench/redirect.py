@@ -197,6 +197,7 @@ def main() -> None:
         }
         settings = Settings.from_env(env)
         urls = {}
+        masters: dict[str, int] = {}
         for name, target, extra_env in (
             ("service", "redirector.wsgi:app",
              {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir()}),
@@ -212,6 +213,7 @@ def main() -> None:
             )
             running.callback(stop, proc)
             urls[name] = f"http://127.0.0.1:{port}"
+            masters[name] = proc.pid
         base = urls["service"]
         link = _make_link(base)
         urls["service"] = f"{base}/r/{link['token']}"
@@ -225,6 +227,7 @@ def main() -> None:
         before_counted = _clicks_counted(base, link["id"])
         before_answered = human_clicks_answered(base)
         redis_cpu = 0.0
+        worker_cpu: dict[str, float] = dict.fromkeys(urls, 0.0)
         names = list(urls)
         for n in range(args.rounds):
             # Each round in another order, so that no target always runs first.
@@ -232,7 +235,9 @@ def main() -> None:
             results: dict[str, Load] = {}
             for name in order:
                 cpu_before = _cpu_seconds(store)
+                workers_before = _workers_cpu_seconds(masters[name])
                 results[name] = load(urls[name], args.seconds, args.connections)
+                worker_cpu[name] += _workers_cpu_seconds(masters[name]) - workers_before
                 if name == "service":
                     redis_cpu += _cpu_seconds(store) - cpu_before
             rounds.append(results)
@@ -256,6 +261,12 @@ def main() -> None:
     print(f"p99 service: {p99:.2f} ms (median of the rounds; goal <= 15)")
     print(f"Redis CPU per click: {1e6 * redis_cpu / max(answered, 1):.0f} us "
           "(used_cpu_user + used_cpu_sys over the service's loads)")  # fmt: skip
+    if all(worker_cpu.values()):
+        # What an app host spends per request when Redis has its own host.
+        per = {n: 1e6 * worker_cpu[n] / sum(r[n].requests for r in rounds) for n in worker_cpu}
+        print("gunicorn workers' CPU per request (user + sys): " + ", ".join(
+            f"{n} {v:.0f} us" for n, v in per.items()
+        ) + f"; service / bare flask {per['service'] / per['bare flask']:.2f}")  # fmt: skip
     print(
         f"clicks: generator saw {service_requests} answers, service answered {answered} "
         f"redirects, Redis counted {counted}: {'equal' if counted == answered else 'DIFFERENT'}"
@@ -295,6 +306,27 @@ def _clicks_counted(base: str, link_id: str) -> int:
     auth = {"Authorization": f"Bearer {ADMIN}"}
     link = requests.get(f"{base}/api/v1/links/{link_id}", headers=auth, timeout=5).json()
     return int(link["stats"]["clicks"])
+
+
+def _workers_cpu_seconds(master: int) -> float:
+    """CPU seconds (user + sys) of a gunicorn master's workers so far; 0 where
+    there is no /proc to read them from."""
+    total = 0
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0.0
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == master:  # ppid; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_seconds(store: redis.Redis) -> float:
