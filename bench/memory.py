@@ -8,7 +8,7 @@ prints Redis's ``used_memory`` delta per click, then the lifetime of each kind
 of key: raw click records and uniqueness marks expire, counters and the daily
 series stay. Goal (issue 7): at most 250 bytes per retained click.
 
-    .venv/bin/python -m bench.memory [--clicks 200000] [--links 200]
+    .venv/bin/python -m bench.memory [--clicks 200000] [--links 200] [--days 3]
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=200_000)
     parser.add_argument("--links", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--days", type=float, default=3, help="the clicks' span of time (fewer: busier keys)"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -69,7 +72,7 @@ def main() -> None:
 
         hash_ip = IpHasher(settings.secret_keys)
         start_ms = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp() * 1000)
-        span_ms = 3 * 86_400_000  # three days of traffic
+        span_ms = int(args.days * 86_400_000)
         devices: list[str] = []
         store.memory_purge() if hasattr(store, "memory_purge") else None
         before = int(store.info("memory")["used_memory"])
@@ -105,7 +108,7 @@ def main() -> None:
                 retention_seconds=settings.retention_seconds,
                 unique_window_ms=UNIQUE_WINDOW_SECONDS * 1000,
             )
-            buckets.learn(link_id, day, bucket, outcome)
+            buckets.learn(link_id, day, outcome)
         took = time.perf_counter() - started
         with_flood = int(store.info("memory")["used_memory"])
         # Flood counters live two flood windows of real time (seconds to
@@ -125,8 +128,11 @@ def main() -> None:
         )
         print(f"bytes per retained click: {per_click:.0f} (goal <= 250)")
         print("by kind of key (MEMORY USAGE, without Redis's own dict entries):")
-        for kind, (count, size) in _by_kind(store).items():
-            print(f"  {kind:32} {count:9,} keys {size / args.clicks:8.1f} bytes per click")
+        for kind, (count, size, compact) in _by_kind(store).items():
+            print(
+                f"  {kind:24} {count:9,} keys ({compact:6.1%} listpack) "
+                f"{size / args.clicks:8.1f} bytes per click"
+            )
 
         link_id = link_ids[0]
         day = start_ms // clicks.DAY_MS
@@ -161,19 +167,22 @@ def _batches(names: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def _by_kind(store: redis.Redis) -> dict[str, tuple[int, int]]:
-    """(keys, bytes) per kind of key, named as in ``keys.py``."""
+def _by_kind(store: redis.Redis) -> dict[str, tuple[int, int, float]]:
+    """(keys, bytes, share of keys in listpack encoding) per kind of key."""
     totals: dict[str, list[int]] = {}
     for batch in _batches(store.scan_iter("rd:*", count=1000), 500):
         pipe = store.pipeline(transaction=False)
         for name in batch:
             pipe.memory_usage(name, samples=0)
-        for name, size in zip(batch, pipe.execute(), strict=True):
-            kind = _kind(name)
-            entry = totals.setdefault(kind, [0, 0])
+            pipe.object("encoding", name)
+        answers = pipe.execute()
+        for name, size, encoding in zip(batch, answers[::2], answers[1::2], strict=True):
+            entry = totals.setdefault(_kind(name), [0, 0, 0])
             entry[0] += 1
             entry[1] += size or 0
-    return {k: (v[0], v[1]) for k, v in sorted(totals.items(), key=lambda kv: -kv[1][1])}
+            entry[2] += encoding == "listpack"
+    ordered = sorted(totals.items(), key=lambda kv: -kv[1][1])
+    return {k: (v[0], v[1], v[2] / v[0]) for k, v in ordered}
 
 
 def _kind(name: str) -> str:
@@ -181,7 +190,7 @@ def _kind(name: str) -> str:
     if tag.startswith("rd:{d:"):
         return "device index"
     if tag.startswith("rd:{l:"):
-        return {"": "link record"}.get(rest, "link " + rest.split(":")[1])
+        return "link " + rest.split(":")[1]
     return tag.removeprefix("rd:{") + " slot"
 
 

@@ -46,6 +46,8 @@ RECORD_SEPARATOR = "|"
 # KEYS[4] the click's records bucket (``keys.link_clicks``: its UTC day and bucket)
 # KEYS[5] unique marks of today                      KEYS[6] unique marks of yesterday
 # KEYS[7] flood counts of the current window (``keys.link_flood``)
+# KEYS[8] the day's first records bucket, whose field '#' holds the bucket new
+#         clicks go to (``RecordBuckets``)
 # ARGV[1] now (ms)         ARGV[2] the click id's random part (its field)
 # ARGV[3] device id (raw)
 # ARGV[4] the record's head: "<ms into the UTC day>|<device>|<ip hash>|<ua class>"
@@ -58,15 +60,17 @@ RECORD_SEPARATOR = "|"
 # ARGV[11] ip hash   ARGV[12] most human clicks per IP hash in a flood window
 # ARGV[13] most per device   ARGV[14] the flood counts' lifetime (s): two windows
 # ARGV[15] entries after which a records bucket is full (``BUCKET_ENTRIES``)
+# ARGV[16] the records bucket (its number, as in the click id)
 # Answers {404} for an unknown link, {410} for a disabled link or inactive
 # product (never to a replay), else {302, web_url, app_url, click_param, unique,
-# already, suspicious, full}. It reads the link and records the click in one
+# already, suspicious, next bucket}. It reads the link and records the click in one
 # step, so a disabled link stops on the next click. A click whose record exists
 # already counts nothing and answers already = 1: a click id is recorded once,
 # however often it is sent (a spooled click whose first attempt did reach
 # Redis, a replay interrupted and run again, a pipeline run again after another
-# worker loaded this script but not yet the device script). full = 1 tells the
-# caller to start the link's next bucket (``RecordBuckets``).
+# worker loaded this script but not yet the device script). The next bucket is
+# the one the link's new clicks of the day go to: the caller's, or a later one
+# once the caller's or another's is full.
 CLICK = Script(
     """
 local link = redis.call('HMGET', KEYS[1], 'active', 'product_active', 'web_url', 'app_url',
@@ -74,8 +78,9 @@ local link = redis.call('HMGET', KEYS[1], 'active', 'product_active', 'web_url',
 if not link[1] or not link[3] then return {404} end
 local replay = ARGV[10] == '1'
 if not replay and (link[1] ~= '1' or link[2] ~= '1') then return {410} end
+local next_bucket = tonumber(redis.call('HGET', KEYS[8], '#') or '0')
 if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then
-  return {302, link[3], link[4], link[5], 0, 1, 0, 0}
+  return {302, link[3], link[4], link[5], 0, 1, 0, next_bucket}
 end
 local now = tonumber(ARGV[1])
 local unique = 0
@@ -120,9 +125,12 @@ end
 redis.call('HSET', KEYS[4], ARGV[2], record)
 local entries = redis.call('HLEN', KEYS[4])
 if entries <= 2 then redis.call('EXPIRE', KEYS[4], ARGV[7]) end  -- a new bucket
-local full = 0
-if entries >= tonumber(ARGV[15]) then full = 1 end
-return {302, link[3], link[4], link[5], unique, 0, suspicious, full}
+local bucket = tonumber(ARGV[16])
+if entries >= tonumber(ARGV[15]) and bucket >= next_bucket then
+  next_bucket = bucket + 1
+  redis.call('HSET', KEYS[8], '#', next_bucket)
+end
+return {302, link[3], link[4], link[5], unique, 0, suspicious, next_bucket}
 """
 )
 
@@ -166,7 +174,7 @@ class ClickOutcome:
     unique: bool = False
     already_recorded: bool = False  # the click id was recorded before: nothing counted
     suspicious: bool = False  # over a flood threshold (``fraud``)
-    bucket_full: bool = False  # the click's records bucket is full (``RecordBuckets``)
+    next_bucket: int = 0  # where the link's next clicks of the day go (``RecordBuckets``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +228,10 @@ class RecordBuckets:
     encoding (128 entries of at most 64 bytes by default), which holds a
     click in about half what a hash table entry costs. The click id names its
     bucket, so the bucket is chosen before the click is sent: the one the
-    click script last reported not yet full. Several processes may each add
-    a few clicks to a bucket after it filled, before they learn it did, which
-    is why a bucket is called full well below the encoding's limit."""
+    click script last answered for the link (the day's first bucket keeps
+    it, so a fresh worker catches up in one click). Workers may each add a
+    few clicks to a bucket after it filled, before they hear, which is why a
+    bucket is called full well below the encoding's limit."""
 
     def __init__(self, remember: int = 100_000) -> None:
         self._current: dict[str, tuple[int, int]] = {}  # link id -> (day, bucket)
@@ -232,14 +241,12 @@ class RecordBuckets:
         known = self._current.get(link_id)
         return known[1] if known is not None and known[0] == day else 0
 
-    def learn(self, link_id: str, day: int, bucket: int, outcome: ClickOutcome) -> None:
-        if not outcome.bucket_full:
+    def learn(self, link_id: str, day: int, outcome: ClickOutcome) -> None:
+        if outcome.status != 302 or outcome.next_bucket == self.current(link_id, day):
             return
-        known = self._current.get(link_id)
-        if known is None or known[0] != day or known[1] <= bucket:
-            if len(self._current) >= self._remember:
-                self._current.clear()  # forgetting only costs a few fuller buckets
-            self._current[link_id] = (day, bucket + 1)
+        if len(self._current) >= self._remember:
+            self._current.clear()  # forgetting costs a click each to learn again
+        self._current[link_id] = (day, outcome.next_bucket)
 
 
 def record_click(
@@ -350,6 +357,7 @@ def click_commands(
         fraud.max_clicks_per_device,
         2 * fraud.window_seconds,
         BUCKET_ENTRIES,
+        bucket,
     ]
     click_keys = keys.click_keys(link_id, day, bucket, flood_bucket(now_ms, fraud))
     commands: list[ScriptCall] = [(CLICK, click_keys, args)]
@@ -382,7 +390,7 @@ def _outcome(answer: Any) -> ClickOutcome:
         bool(int(answer[4])),
         int(answer[5]) == 1,
         int(answer[6]) == 1,
-        int(answer[7]) == 1,
+        int(answer[7]),
     )
 
 

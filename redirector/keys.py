@@ -136,6 +136,7 @@ def click_keys(link_id: str, day: int, bucket: int, flood_bucket: int) -> list[s
         link_unique(link_id, day),
         link_unique(link_id, day - 1),
         link_flood(link_id, flood_bucket),
+        link_clicks(link_id, day, 0),
     ]
 
 

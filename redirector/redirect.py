@@ -346,7 +346,7 @@ class Redirector:
             self._log_once(exc, "a store error")
             return self._unavailable(start_response, head)
 
-        self.buckets.learn(link_id, utc_day, bucket, outcome)
+        self.buckets.learn(link_id, utc_day, outcome)
         if outcome.status != 302:
             self.recent_links.pop(link_id, None)  # nor in an outage, then
             if outcome.status == 410:

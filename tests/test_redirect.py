@@ -879,7 +879,27 @@ def test_a_full_records_bucket_sends_the_next_clicks_to_the_next(
     assert [n.bucket for n in names] == [0, 0, 0, 1, 1, 1, 2, 2]
     assert all(clicks.get_click(store, i) is not None for i in ids)
     day = names[0].day
-    assert [store.hlen(keys.link_clicks(tea["id"], day, b)) for b in range(3)] == [3, 3, 2]
+    records = [store.hkeys(keys.link_clicks(tea["id"], day, b)) for b in range(3)]
+    assert [len(r) for r in records] == [4, 3, 2]
+    assert store.hget(keys.link_clicks(tea["id"], day, 0), "#") == "2"  # where clicks go now
+
+
+def test_a_fresh_worker_catches_up_with_the_buckets_in_one_click(
+    client: Any,
+    store: Any,
+    tea: dict[str, Any],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clicks, "BUCKET_ENTRIES", 2)
+    for _ in range(5):
+        click(client, tea["token"])  # this worker fills buckets 0 and 1
+    fresh = create_app(settings, store=store).test_client()  # another worker
+
+    first, second = (clicks.parse_click_id(click_id_in(click(fresh, tea["token"]))).bucket
+                     for _ in range(2))  # fmt: skip
+
+    assert (first, second) == (0, 2)  # not 1: it heard from the day's first bucket
 
 
 def test_a_new_utc_day_starts_at_the_first_bucket(
