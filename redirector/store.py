@@ -7,11 +7,13 @@ the modules that own them, wrapped in ``Script`` and run by SHA.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
 import struct
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -119,8 +121,8 @@ def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
 
     The redirect's path. On a single Redis server the calls are packed by
     hiredis and written on a connection kept per thread, and the replies read
-    straight back: redis-py's Pipeline objects cost more than the rest of a
-    click. A cluster or the embedded store takes the general path
+    straight back (``_ClickLine``): redis-py's Pipeline objects cost more than
+    the rest of a click. A cluster or the embedded store takes the general path
     (``execute_with_scripts``). As there, on NOSCRIPT the scripts are loaded
     and every call sent again, so each call must be idempotent."""
     if type(client) is not redis.Redis:
@@ -171,27 +173,76 @@ def _click_connection(pool: Any) -> Any:
     return pool.make_connection()  # TLS or a Unix socket: as redis-py makes them
 
 
+_PING = hiredis.pack_command(("PING",))
+
+
+class _ClickLine:
+    """A thread's connection for the redirect's round trips: redis-py makes it
+    (address, TLS, AUTH, SELECT), then the click's bytes go straight to its
+    socket and the replies through a hiredis reader of its own, past redis-py's
+    per-reply machinery.
+
+    After ``health_check_interval`` idle seconds it PINGs first, and on a dead
+    connection makes a new one: only the PING could be lost, never a click
+    (a click is never sent twice, see ``connect``)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.connection = _click_connection(pool)
+        self.reader: Any = None
+        self.check_every = float(pool.connection_kwargs.get("health_check_interval") or 0)
+        self.check_at = 0.0
+
+    def round_trip(self, packed: bytes, count: int) -> list[Any]:
+        if self.reader is not None and self.check_every and time.monotonic() > self.check_at:
+            with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                self._exchange(_PING, 1)  # if dead, dropped: a new connection follows
+        if self.reader is None:
+            self.connection.connect()
+            self.reader = hiredis.Reader(encoding="utf-8", replyError=ResponseError)
+        return self._exchange(packed, count)
+
+    def _exchange(self, packed: bytes, count: int) -> list[Any]:
+        sock = self.connection._sock
+        reader = self.reader
+        replies: list[Any] = []
+        try:
+            sock.sendall(packed)
+            while len(replies) < count:
+                reply = reader.gets()
+                if reply is False:  # no whole reply buffered yet
+                    data = sock.recv(65536)
+                    if not data:
+                        raise redis.ConnectionError("Redis closed the connection")
+                    reader.feed(data)
+                else:
+                    replies.append(reply)
+        except BaseException as exc:
+            # Replies may be left unread: the connection cannot be trusted again.
+            self.connection.disconnect()
+            self.reader = None
+            if isinstance(exc, (socket.timeout, BlockingIOError)):  # the kernel's timeout
+                raise redis.TimeoutError(f"Redis did not answer in time ({exc})") from exc
+            if isinstance(exc, OSError):
+                raise redis.ConnectionError(f"Redis connection failed ({exc})") from exc
+            raise
+        self.check_at = time.monotonic() + self.check_every
+        return [_script_error(r) if isinstance(r, ResponseError) else r for r in replies]
+
+
+def _script_error(error: ResponseError) -> ResponseError:
+    message = str(error)
+    return NoScriptError(message) if message.startswith("NOSCRIPT") else error
+
+
 def _send(client: redis.Redis, packed: bytes, replies: int) -> list[Any]:
     """Write packed commands on this thread's connection; read their replies
     (a command's error is answered as its reply, not raised)."""
     pool = client.connection_pool
-    held = getattr(_threads, "connections", None)
+    held = getattr(_threads, "lines", None)
     if held is None or held[0] != os.getpid():  # a forked worker makes its own
-        connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        held = _threads.connections = (os.getpid(), connections)
-    connection = held[1].get(pool)
-    if connection is None:
-        connection = held[1][pool] = _click_connection(pool)
-    try:
-        connection.send_packed_command([packed])
-        answers = []
-        for _ in range(replies):
-            try:
-                answers.append(connection.read_response())
-            except ResponseError as error:
-                answers.append(error)
-        return answers
-    except BaseException:
-        # Replies may be left unread: the connection cannot be trusted again.
-        connection.disconnect()
-        raise
+        lines: weakref.WeakKeyDictionary[Any, _ClickLine] = weakref.WeakKeyDictionary()
+        held = _threads.lines = (os.getpid(), lines)
+    line = held[1].get(pool)
+    if line is None:
+        line = held[1][pool] = _ClickLine(pool)
+    return line.round_trip(packed, replies)

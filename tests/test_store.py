@@ -1,0 +1,77 @@
+"""The store client's round trips on the redirect's path (``store.run_scripts``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+from redirector.store import Script, run_scripts
+from tests.conftest import real_redis_url
+
+needs_redis = pytest.mark.skipif(
+    not real_redis_url(), reason="the direct path is taken on one real Redis (REDIS_URL)"
+)
+ECHO = Script("return {ARGV[1], tonumber(ARGV[2]) + 1}")
+
+
+@needs_redis
+def test_calls_answer_in_order_and_a_script_redis_forgot_is_loaded_again() -> None:
+    client = redis.Redis.from_url(real_redis_url(), decode_responses=True)
+    client.script_flush()
+
+    assert run_scripts(client, [(ECHO, [], ["a", 1]), (ECHO, [], ["b", 2])]) == [
+        ["a", 2],
+        ["b", 3],
+    ]
+
+
+@needs_redis
+def test_a_script_error_is_raised_and_the_connection_still_serves() -> None:
+    client = redis.Redis.from_url(real_redis_url(), decode_responses=True)
+    with pytest.raises(redis.ResponseError):
+        run_scripts(client, [(ECHO, [], ["a", "not a number"])])
+
+    assert run_scripts(client, [(ECHO, [], ["a", 1])]) == [["a", 2]]
+
+
+@needs_redis
+def test_a_connection_dropped_while_idle_is_replaced_before_a_click_is_sent() -> None:
+    client = redis.Redis.from_url(
+        real_redis_url(), decode_responses=True, health_check_interval=0.05
+    )
+    run_scripts(client, [(ECHO, [], ["a", 1])])
+    admin = redis.Redis.from_url(real_redis_url())
+    # What a server timeout or a NAT does to an idle connection.
+    admin.client_kill_filter(_type="normal", skipme=True)
+    time.sleep(0.1)
+
+    assert run_scripts(client, [(ECHO, [], ["b", 1])]) == [["b", 2]]
+
+
+@needs_redis
+def test_each_thread_has_its_own_connection() -> None:
+    client = redis.Redis.from_url(real_redis_url(), decode_responses=True)
+    answers: list[list[object]] = []
+
+    def clicks(n: int) -> None:
+        for i in range(200):
+            answers.append(run_scripts(client, [(ECHO, [], [f"{n}", i])])[0])
+
+    threads = [threading.Thread(target=clicks, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    # Every reply reached the thread that asked: none crossed to another.
+    assert sorted(map(tuple, answers)) == sorted(
+        (f"{n}", i + 1) for n in range(8) for i in range(200)
+    )
+
+
+def test_the_test_store_takes_the_general_path(store: object) -> None:
+    # fakeredis, or a cluster: through redis-py's pipeline, with the same answers.
+    assert run_scripts(store, [(ECHO, [], ["a", 1]), (ECHO, [], ["b", 2])]) == [["a", 2], ["b", 3]]
