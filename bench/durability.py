@@ -50,14 +50,13 @@ import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from bench.redirect import gunicorn_args, human_clicks_answered, stop, wrk
+from bench.redirect import ADMIN, gunicorn_args, human_clicks_answered, make_link, stop, wrk
 from redirector import clicks, keys
 from redirector.config import Settings
 from redirector.store import UNAVAILABLE_ERRORS
 from tests.servers import RedisProcess, free_port, wait_until
 
 LINK_ID = "DuRaBiLiTy"
-ADMIN = "bench-admin-token-0123456789"
 KEYS = "bench-signing-key-0123456789abcdef"
 
 
@@ -214,26 +213,7 @@ def run_service(
                 env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_until(lambda: requests.get(f"{base}/healthz", timeout=1).ok, 30, "the service")
-        auth = {"Authorization": f"Bearer {ADMIN}"}
-        requests.put(
-            f"{base}/api/v1/storefronts/shop",
-            json={"name": "S", "hosts": ["shop.test"]},
-            headers=auth,
-            timeout=5,
-        ).raise_for_status()
-        requests.put(
-            f"{base}/api/v1/products/p1",
-            json={"storefront_id": "shop", "title": "T", "price": 100,
-                  "commission_rate_bps": 1000, "web_url": "https://shop.test/p/1"},
-            headers=auth, timeout=5,
-        ).raise_for_status()  # fmt: skip
-        key = requests.put(
-            f"{base}/api/v1/creators/c1", json={"name": "C"}, headers=auth, timeout=5
-        ).json()["api_key"]
-        link = requests.post(
-            f"{base}/api/v1/links", json={"product_id": "p1", "channel": "weibo"},
-            headers={"Authorization": f"Bearer {key}"}, timeout=5,
-        ).json()  # fmt: skip
+        link = make_link(base)
         url = f"{base}/r/{link['token']}"
         wrk(url, 1, connections)  # warm-up: every worker sees the link
         steady = wrk(url, max(1, round(seconds / 2)), connections)

@@ -215,7 +215,7 @@ def main() -> None:
             urls[name] = f"http://127.0.0.1:{port}"
             masters[name] = proc.pid
         base = urls["service"]
-        link = _make_link(base)
+        link = make_link(base)
         urls["service"] = f"{base}/r/{link['token']}"
         urls["bare flask"] += "/r/x"
         urls["bare wsgi"] += "/r/x"
@@ -276,7 +276,7 @@ def main() -> None:
         sys.exit(1)
 
 
-def _make_link(base: str) -> dict[str, Any]:
+def make_link(base: str) -> dict[str, Any]:
     """A storefront, a product with an app deep link, a creator and a link to it."""
     auth = {"Authorization": f"Bearer {ADMIN}"}
     requests.put(

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import hiredis
 import redis
+from redis._parsers import BaseParser
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, ResponseError
 from redis.retry import Retry
@@ -138,7 +139,7 @@ def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
     )
     for attempt in (1, 2):
         replies = _send(client, packed, len(calls))
-        errors = [reply for reply in replies if isinstance(reply, ResponseError)]
+        errors = [reply for reply in replies if isinstance(reply, redis.RedisError)]
         if not errors:
             return replies
         if attempt == 2 or not all(isinstance(e, NoScriptError) for e in errors):
@@ -226,12 +227,14 @@ class _ClickLine:
                 raise redis.ConnectionError(f"Redis connection failed ({exc})") from exc
             raise
         self.check_at = time.monotonic() + self.check_every
-        return [_script_error(r) if isinstance(r, ResponseError) else r for r in replies]
+        return [error_of(r) if isinstance(r, ResponseError) else r for r in replies]
 
 
-def _script_error(error: ResponseError) -> ResponseError:
-    message = str(error)
-    return NoScriptError(message) if message.startswith("NOSCRIPT") else error
+def error_of(reply: ResponseError) -> redis.RedisError:
+    """An error reply as redis-py would raise it: LOADING, READONLY, OOM and
+    the like are kinds of ``UNAVAILABLE_ERRORS``, NOSCRIPT a ``NoScriptError``."""
+    error: redis.RedisError = BaseParser.parse_error(str(reply))
+    return error
 
 
 def _send(client: redis.Redis, packed: bytes, replies: int) -> list[Any]:

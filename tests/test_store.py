@@ -7,8 +7,9 @@ import time
 
 import pytest
 import redis
+from redis.exceptions import NoScriptError
 
-from redirector.store import Script, run_scripts
+from redirector.store import UNAVAILABLE_ERRORS, Script, error_of, run_scripts
 from tests.conftest import real_redis_url
 
 needs_redis = pytest.mark.skipif(
@@ -75,3 +76,28 @@ def test_each_thread_has_its_own_connection() -> None:
 def test_the_test_store_takes_the_general_path(store: object) -> None:
     # fakeredis, or a cluster: through redis-py's pipeline, with the same answers.
     assert run_scripts(store, [(ECHO, [], ["a", 1]), (ECHO, [], ["b", 2])]) == [["a", 2], ["b", 3]]
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [
+        ("LOADING Redis is loading the dataset in memory", redis.exceptions.BusyLoadingError),
+        ("READONLY You can't write against a read only replica.", redis.exceptions.ReadOnlyError),
+        (
+            "OOM command not allowed when used memory > 'maxmemory'.",
+            redis.exceptions.OutOfMemoryError,
+        ),
+    ],
+)
+def test_error_replies_that_mean_redis_is_away_for_a_moment_are_unavailable(
+    reply: str, kind: type[Exception]
+) -> None:
+    error = error_of(redis.ResponseError(reply))
+    # So the redirect spools the click of a link it knows rather than answer 503.
+    assert isinstance(error, kind) and isinstance(error, UNAVAILABLE_ERRORS)
+
+
+def test_other_error_replies_stay_what_they_are() -> None:
+    assert isinstance(error_of(redis.ResponseError("NOSCRIPT No matching script")), NoScriptError)
+    error = error_of(redis.ResponseError("ERR Error running script"))
+    assert type(error) is redis.ResponseError and not isinstance(error, UNAVAILABLE_ERRORS)
