@@ -9,6 +9,7 @@ import pytest
 import redis
 from redis.exceptions import NoScriptError
 
+from redirector import store as store_module
 from redirector.store import UNAVAILABLE_ERRORS, Script, error_of, run_scripts
 from tests.conftest import real_redis_url
 
@@ -101,3 +102,13 @@ def test_other_error_replies_stay_what_they_are() -> None:
     assert isinstance(error_of(redis.ResponseError("NOSCRIPT No matching script")), NoScriptError)
     error = error_of(redis.ResponseError("ERR Error running script"))
     assert type(error) is redis.ResponseError and not isinstance(error, UNAVAILABLE_ERRORS)
+
+
+@needs_redis
+def test_a_loading_redis_is_raised_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = redis.Redis.from_url(real_redis_url(), decode_responses=True)
+    loading = error_of(redis.ResponseError("LOADING Redis is loading the dataset in memory"))
+    monkeypatch.setattr(store_module, "_send", lambda *_: [loading])
+
+    with pytest.raises(UNAVAILABLE_ERRORS):
+        run_scripts(client, [(ECHO, [], ["a", 1])])
