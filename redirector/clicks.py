@@ -34,9 +34,11 @@ from .links import LINK_ID_LENGTH
 from .store import Script, ScriptCall, StoreClient, execute_with_scripts, run_scripts
 
 DAY_MS = 86_400_000
-# A records bucket is full at this many entries, below the 128 at which Redis
-# leaves a hash's compact encoding, so a few late writers still fit.
+# A records bucket is full at this many entries: well below the 512 at which
+# Redis leaves a hash's compact listpack encoding by default (so late writers
+# still fit), and short, since every write to a listpack scans it.
 BUCKET_ENTRIES = 96
+RANDOM_LENGTH = 8  # base-62 characters of a click id's random part
 # A device's index keeps its newest clicks of a day, up to this many.
 DEVICE_CLICKS_PER_DAY = 16
 DEFAULT_FRAUD = FraudRules()
@@ -135,7 +137,7 @@ return {302, link[3], link[4], link[5], unique, 0, suspicious, next_bucket}
 )
 
 # KEYS[1] the device's group index of the click's UTC day (``keys.device_clicks``)
-# ARGV[1] device id   ARGV[2] the click: "<link id>.<bucket>.<random>"
+# ARGV[1] device id   ARGV[2] the click: "<link id><random><bucket>" (``device_entry``)
 # ARGV[3] lifetime (s): retention from the end of the UTC day
 # ARGV[4] most clicks kept per device and day
 # Appends the click to the device's list for the day, once: sent again (the
@@ -202,7 +204,7 @@ class ClickName(NamedTuple):
 
 def new_click_id(link_id: str, now_ms: int, bucket: int = 0) -> str:
     """``<link id>.<UTC day>.<bucket>.<random>``: it names the record's key and field."""
-    return f"{link_id}.{now_ms // DAY_MS}.{bucket}.{random_id(8)}"
+    return f"{link_id}.{now_ms // DAY_MS}.{bucket}.{random_id(RANDOM_LENGTH)}"
 
 
 def parse_click_id(click_id: str) -> ClickName | None:
@@ -225,8 +227,8 @@ class RecordBuckets:
 
     A link's records of one UTC day are spread over buckets of about
     ``BUCKET_ENTRIES`` entries: small enough for Redis's compact listpack
-    encoding (128 entries of at most 64 bytes by default), which holds a
-    click in about half what a hash table entry costs. The click id names its
+    encoding (by default up to 512 entries of at most 64 bytes), which holds
+    a click in about half what a hash table entry costs. The click id names its
     bucket, so the bucket is chosen before the click is sent: the one the
     click script last answered for the link (the day's first bucket keeps
     it, so a fresh worker catches up in one click). Workers may each add a
@@ -365,7 +367,8 @@ def click_commands(
         # Beside the click script, not in it: the device's index lives in
         # another slot. An entry for a click the script refused (404/410)
         # names no record and is skipped when attributing.
-        device_args = [device, f"{link_id}.{bucket}.{random}", lifetime, DEVICE_CLICKS_PER_DAY]
+        device_args = [device, device_entry(link_id, random, bucket), lifetime,
+                       DEVICE_CLICKS_PER_DAY]  # fmt: skip
         commands.append((DEVICE_CLICK, [keys.device_clicks(device, day)], device_args))
     return commands
 
@@ -430,6 +433,14 @@ def device_click_ids(r: StoreClient, device: str, since_ms: int, until_ms: int) 
     ids = []
     for day, listed in zip(days, pipe.execute(), strict=True):
         for entry in reversed((listed or "").split()):
-            link_id, _, rest = entry.partition(".")
-            ids.append(f"{link_id}.{day}.{rest}")
+            link_id = entry[:LINK_ID_LENGTH]
+            random = entry[LINK_ID_LENGTH : LINK_ID_LENGTH + RANDOM_LENGTH]
+            ids.append(f"{link_id}.{day}.{entry[LINK_ID_LENGTH + RANDOM_LENGTH :]}.{random}")
     return ids
+
+
+def device_entry(link_id: str, random: str, bucket: int) -> str:
+    """A click in its device's index, the day left to the key: no separators,
+    so that three fit in the 64 bytes of a compact hash value (a device with
+    more clicks in a day moves its group's hash to the larger encoding)."""
+    return f"{link_id}{random}{bucket}"
