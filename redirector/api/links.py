@@ -28,7 +28,8 @@ ERRORS: dict[Any, Any] = {
 LINK_ID = re.compile(r"[A-Za-z0-9]{10}")
 
 
-def _with_token(link: dict[str, Any]) -> dict[str, Any]:
+def with_token(link: dict[str, Any]) -> dict[str, Any]:
+    """A link as the API and the console show it: with its signed token and URL."""
     svc = services()
     token = svc.link_signer.sign(link["id"])
     base = svc.settings.public_url or request.host_url.rstrip("/")
@@ -39,8 +40,9 @@ def _owner(principal: Principal) -> str | None:
     return None if principal.is_admin else principal.creator_id
 
 
-def _link_id(raw: str) -> str:
-    # A malformed id can name no link: same answer as an unknown one.
+def known_link_id(raw: str) -> str:
+    """The id, or 404: a malformed id can name no link, the same answer as an
+    unknown one."""
     if not LINK_ID.fullmatch(raw):
         raise NotFound(f"link {raw!r} not found")
     return raw
@@ -63,7 +65,7 @@ def create_link(body: schemas.LinkBody) -> Any:
         placement=body.placement,
         now_ms=svc.clock.now_ms(),
     )
-    return ok(_with_token(links.get_link(svc.store, link_id)), 201)
+    return ok(with_token(links.get_link(svc.store, link_id)), 201)
 
 
 @bp.get("/links", tags=[tag], security=BEARER, responses={200: schemas.LinkList, **ERRORS})
@@ -75,7 +77,7 @@ def list_links(query: schemas.LinkQuery) -> Any:
         services().store, creator_id=creator_id, offset=query.offset, limit=query.limit
     )
     next_offset = query.offset + len(items) if len(items) == query.limit else None
-    return ok({"links": [_with_token(item) for item in items], "next_offset": next_offset})
+    return ok({"links": [with_token(item) for item in items], "next_offset": next_offset})
 
 
 @bp.get("/links/<link_id>", tags=[tag], security=BEARER, responses={200: schemas.Link, **ERRORS})
@@ -83,9 +85,9 @@ def get_link(path: schemas.LinkPath) -> Any:
     """One link with its stats and per-day series."""
     principal = require(ADMIN, CREATOR)
     store = services().store
-    link_id = _link_id(path.link_id)
+    link_id = known_link_id(path.link_id)
     link = links.get_link(store, link_id, creator_id=_owner(principal))
-    return ok({**_with_token(link), "daily": links.daily_series(store, link_id)})
+    return ok({**with_token(link), "daily": links.daily_series(store, link_id)})
 
 
 @bp.delete("/links/<link_id>", tags=[tag], security=BEARER, responses={200: schemas.Link, **ERRORS})
@@ -95,8 +97,8 @@ def disable_link(path: schemas.LinkPath) -> Any:
     svc = services()
     link = links.disable_link(
         svc.store,
-        _link_id(path.link_id),
+        known_link_id(path.link_id),
         creator_id=_owner(principal),
         now_ms=svc.clock.now_ms(),
     )
-    return ok(_with_token(link))
+    return ok(with_token(link))

@@ -13,7 +13,7 @@ Slug = Annotated[
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 # No length limit here: a malformed id names no link, and is answered 404 as one
-# (``api.links._link_id``), not 422.
+# (``api.links.known_link_id``), not 422.
 LinkId = Annotated[str, Field(description="10 letters or digits")]
 Placement = Literal["video", "article", "image", "live"]
 Timestamp = Annotated[

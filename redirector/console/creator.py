@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from .. import links, registry, settlement
 from ..api import schemas
+from ..api.links import known_link_id
 from ..app import services
 from ..errors import RedirectorError
 from ..periods import period_of
@@ -104,9 +105,9 @@ def make_link() -> Any:
 @requires(CREATOR)
 def disable_link(link_id: str) -> Any:
     svc = services()
-    from ..api.links import _link_id
-
-    links.disable_link(svc.store, _link_id(link_id), creator_id=_me(), now_ms=svc.clock.now_ms())
+    links.disable_link(
+        svc.store, known_link_id(link_id), creator_id=_me(), now_ms=svc.clock.now_ms()
+    )
     flash(_t("links.disabled"), "info")
     return redirect(url_for("console.my_links"))
 

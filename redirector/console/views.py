@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import links
 from ..api import ratelimit
+from ..api.links import with_token
 from ..app import services
 from ..config import Settings
 from ..errors import RedirectorError
@@ -92,9 +93,7 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
 
 def link_with_url(link: dict[str, Any]) -> dict[str, Any]:
     """A link as the API renders it: with its signed token and public URL."""
-    from ..api.links import _with_token
-
-    return _with_token(link)
+    return with_token(link)
 
 
 def all_links(creator_id: str | None = None, page_size: int = 1000) -> list[dict[str, Any]]:
