@@ -103,10 +103,8 @@ def attribute(
         return choose(storefront_id, order_ms, by_click, ())
     longest = max((p.window_days for p in programs.values()), default=15)
 
-    since = order_ms - longest * DAY_MS
-    found = (candidate(clicks.get_click(r, cid)) for cid in clicks.device_click_ids(
-        r, raw_device, since, order_ms
-    ))  # fmt: skip
+    ids = clicks.device_click_ids(r, raw_device, order_ms - longest * DAY_MS, order_ms)
+    found = [candidate(click) for click in clicks.get_clicks(r, ids)]
     # Newest first by the clicks' own times: the index lists a day's clicks in
     # the order they were recorded, and a click replayed after an outage is
     # recorded late.

@@ -399,12 +399,26 @@ def _outcome(answer: Any) -> ClickOutcome:
 
 def get_click(r: StoreClient, click_id: str) -> Click | None:
     """The recorded click, or None (unknown, malformed or expired)."""
-    name = parse_click_id(click_id)
-    if name is None:
-        return None
-    raw, spilled = r.hmget(
-        keys.link_clicks(name.link_id, name.day, name.bucket), name.random, name.random + "+"
-    )
+    return get_clicks(r, [click_id])[0]
+
+
+def get_clicks(r: StoreClient, click_ids: Sequence[str]) -> list[Click | None]:
+    """The recorded clicks, in one round trip; None for each unknown, malformed
+    or expired id."""
+    names = [parse_click_id(click_id) for click_id in click_ids]
+    pipe = r.pipeline(transaction=False)
+    for name in names:
+        if name is not None:
+            key = keys.link_clicks(name.link_id, name.day, name.bucket)
+            pipe.hmget(key, name.random, name.random + "+")
+    answers = iter(pipe.execute())
+    return [
+        _click(click_id, name, *next(answers)) if name is not None else None
+        for click_id, name in zip(click_ids, names, strict=True)
+    ]
+
+
+def _click(click_id: str, name: ClickName, raw: str | None, spilled: str | None) -> Click | None:
     if raw is None:
         return None
     into_day, device, ip_hash, user_agent, flag, *rest = raw.split(RECORD_SEPARATOR, 5)
