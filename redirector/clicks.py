@@ -31,7 +31,7 @@ from . import keys
 from .fraud import FraudRules, flood_bucket
 from .ids import random_id
 from .links import LINK_ID_LENGTH
-from .store import Script, ScriptCall, StoreClient, execute_with_scripts, run_scripts
+from .store import Script, ScriptCall, StoreClient, run_scripts
 
 DAY_MS = 86_400_000
 # A records bucket is full at this many entries: well below the 512 at which
@@ -297,20 +297,16 @@ def replay_clicks(
     the device clicked the link again, live, since, that later click took the
     unique mark, and the replayed one counts as a repeat (one unique click
     either way)."""
-    positions: list[int] = []
-
-    def build(pipe: Any) -> None:
-        positions.clear()
-        queued = 0
-        for c in spooled:
-            positions.append(queued)
-            queued += _queue_click(
-                pipe, c["link_id"], c["click_id"], int(c["now_ms"]), c["device"], c["ip_hash"],
-                c["user_agent"], bool(c["bot"]), c["referrer"], c["local_date"],
-                retention_seconds, unique_window_ms, True, fraud,
-            )  # fmt: skip
-
-    answers = execute_with_scripts(r, SCRIPTS, build)
+    calls: list[ScriptCall] = []
+    positions: list[int] = []  # of each click's own script among the calls
+    for c in spooled:
+        positions.append(len(calls))
+        calls += click_commands(
+            c["link_id"], c["click_id"], int(c["now_ms"]), c["device"], c["ip_hash"],
+            c["user_agent"], bool(c["bot"]), c["referrer"], c["local_date"],
+            retention_seconds, unique_window_ms, True, fraud,
+        )  # fmt: skip
+    answers = run_scripts(r, calls)
     return [_outcome(answers[i]) for i in positions]
 
 
@@ -371,14 +367,6 @@ def click_commands(
                        DEVICE_CLICKS_PER_DAY]  # fmt: skip
         commands.append((DEVICE_CLICK, [keys.device_clicks(device, day)], device_args))
     return commands
-
-
-def _queue_click(pipe: Any, *fields: Any) -> int:
-    """Queue one click's scripts on a pipeline; answers how many commands."""
-    commands = click_commands(*fields)
-    for script, script_keys, args in commands:
-        script.queue(pipe, script_keys, args)
-    return len(commands)
 
 
 def _outcome(answer: Any) -> ClickOutcome:

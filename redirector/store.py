@@ -15,8 +15,8 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import hiredis
 import redis
@@ -27,8 +27,6 @@ from redis.retry import Retry
 
 from .config import Settings
 from .errors import ConfigError
-
-T = TypeVar("T")
 
 # redis.Redis, redis.cluster.RedisCluster or fakeredis.FakeRedis, always built
 # with decode_responses=True. redis-py's stubs cannot say "answers str", so the
@@ -90,28 +88,15 @@ class Script:
             return client.evalsha(self.sha, len(keys), *keys, *args)
 
     def queue(self, pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
-        """Add the script to a pipeline; run the pipeline with ``execute_with_scripts``."""
+        """Add the script to a redis-py pipeline (``run_scripts``'s general path)."""
         # Through execute_command: a cluster pipeline refuses ``evalsha`` by name but
         # routes the raw command by its keys.
         pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
 
-
-def execute_with_scripts(
-    client: redis.Redis, scripts: Sequence[Script], build: Callable[[Any], None]
-) -> list[Any]:
-    """Build and run one pipeline in one round trip; on NOSCRIPT load the scripts
-    and run it again (every command queued beside a script must be idempotent)."""
-    for attempt in (1, 2):
-        pipe = client.pipeline(transaction=False)
-        build(pipe)
-        try:
-            return pipe.execute()
-        except NoScriptError:
-            if attempt == 2:
-                raise
-            for script in scripts:
-                client.script_load(script.source)
-    raise AssertionError("unreachable")
+    def pack(self, keys: Sequence[str], args: Sequence[Any]) -> bytes:
+        """The script's call as the bytes to write (``run_scripts``'s direct path)."""
+        packed: bytes = hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))
+        return packed
 
 
 ScriptCall = tuple[Script, Sequence[str], Sequence[Any]]
@@ -120,31 +105,28 @@ ScriptCall = tuple[Script, Sequence[str], Sequence[Any]]
 def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
     """Run script calls in one round trip and answer their replies, in order.
 
-    The redirect's path. On a single Redis server the calls are packed by
+    On a single Redis server (the redirect's case) the calls are packed by
     hiredis and written on a connection kept per thread, and the replies read
     straight back (``_ClickLine``): redis-py's Pipeline objects cost more than
-    the rest of a click. A cluster or the embedded store takes the general path
-    (``execute_with_scripts``). As there, on NOSCRIPT the scripts are loaded
-    and every call sent again, so each call must be idempotent."""
-    if type(client) is not redis.Redis:
-
-        def build(pipe: Any) -> None:
+    the rest of a click. A cluster or the embedded store goes through a redis-py
+    pipeline. Either way, on NOSCRIPT the scripts are loaded and every call
+    sent again, so each call must be idempotent."""
+    direct = type(client) is redis.Redis
+    packed = b"".join(script.pack(keys, args) for script, keys, args in calls) if direct else b""
+    for attempt in (1, 2):
+        if direct:
+            replies = _send(client, packed, len(calls))
+        else:
+            pipe = client.pipeline(transaction=False)
             for script, keys, args in calls:
                 script.queue(pipe, keys, args)
-
-        return execute_with_scripts(client, [script for script, _, _ in calls], build)
-    packed = b"".join(
-        hiredis.pack_command(("EVALSHA", script.sha, len(keys), *keys, *args))
-        for script, keys, args in calls
-    )
-    for attempt in (1, 2):
-        replies = _send(client, packed, len(calls))
+            replies = pipe.execute(raise_on_error=False)
         errors = [reply for reply in replies if isinstance(reply, redis.RedisError)]
         if not errors:
             return replies
         if attempt == 2 or not all(isinstance(e, NoScriptError) for e in errors):
             raise errors[0]
-        for script, _, _ in calls:
+        for script in {script.sha: script for script, _, _ in calls}.values():
             client.script_load(script.source)
     raise AssertionError("unreachable")
 
@@ -185,7 +167,7 @@ class _ClickLine:
 
     After ``health_check_interval`` idle seconds it PINGs first, and on a dead
     connection makes a new one: only the PING could be lost, never a click
-    (a click is never sent twice, see ``connect``)."""
+    (a click is never sent twice)."""
 
     def __init__(self, pool: Any) -> None:
         self.connection = _click_connection(pool)

@@ -95,7 +95,7 @@ def _scripts_touch_one_slot(monkeypatch: pytest.MonkeyPatch) -> None:
         slots = {key_slot(k.encode()) for k in keys}
         assert len(slots) <= 1, f"a script touches several slots: {list(keys)}"
 
-    call, queue = Script.__call__, Script.queue
+    call, queue, pack = Script.__call__, Script.queue, Script.pack
 
     def checked_call(self: Script, client: Any, keys: Any, args: Any) -> Any:
         check(keys)
@@ -105,8 +105,13 @@ def _scripts_touch_one_slot(monkeypatch: pytest.MonkeyPatch) -> None:
         check(keys)
         queue(self, pipe, keys, args)
 
+    def checked_pack(self: Script, keys: Any, args: Any) -> bytes:
+        check(keys)
+        return pack(self, keys, args)
+
     monkeypatch.setattr(Script, "__call__", checked_call)
     monkeypatch.setattr(Script, "queue", checked_queue)
+    monkeypatch.setattr(Script, "pack", checked_pack)  # the direct path, on one Redis
 
 
 @pytest.fixture

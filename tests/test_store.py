@@ -54,7 +54,7 @@ def test_a_connection_dropped_while_idle_is_replaced_before_a_click_is_sent() ->
 
 
 @needs_redis
-def test_each_thread_has_its_own_connection() -> None:
+def test_replies_reach_the_thread_that_asked() -> None:
     client = redis.Redis.from_url(real_redis_url(), decode_responses=True)
     answers: list[list[object]] = []
 
