@@ -50,7 +50,15 @@ import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from bench.redirect import ADMIN, gunicorn_args, human_clicks_answered, make_link, stop, wrk
+from bench.redirect import (
+    ADMIN,
+    gunicorn_args,
+    human_clicks_answered,
+    make_links,
+    over_http,
+    stop,
+    wrk,
+)
 from redirector import clicks, keys
 from redirector.config import Settings
 from redirector.store import UNAVAILABLE_ERRORS
@@ -213,7 +221,7 @@ def run_service(
                 env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_until(lambda: requests.get(f"{base}/healthz", timeout=1).ok, 30, "the service")
-        link = make_link(base)
+        (link,) = make_links(over_http(base))
         url = f"{base}/r/{link['token']}"
         wrk(url, 1, connections)  # warm-up: every worker sees the link
         steady = wrk(url, max(1, round(seconds / 2)), connections)

@@ -34,7 +34,7 @@ from typing import Any
 import redis
 
 from bench.baselines import flask_app, wsgi_app
-from bench.redirect import ADMIN, KEYS, USER_AGENT
+from bench.redirect import ADMIN, KEYS, USER_AGENT, in_process, make_links
 from tests.servers import redis_server
 
 
@@ -83,23 +83,8 @@ def main() -> None:
     with redis_server() as url:
         env = {"REDIS_URL": url, "REDIRECTOR_ADMIN_TOKEN": ADMIN, "REDIRECTOR_SECRET_KEYS": KEYS}
         app = create_app(Settings.from_env(env))
-        client = app.test_client()
-        auth = {"Authorization": f"Bearer {ADMIN}"}
-        client.put("/api/v1/storefronts/shop", json={"name": "S", "hosts": ["shop.test"]},
-                   headers=auth)  # fmt: skip
-        client.put(
-            "/api/v1/products/p1",
-            json={"storefront_id": "shop", "title": "T", "price": 100, "commission_rate_bps": 1000,
-                  "web_url": "https://shop.test/p/1?ref=x", "app_url": "shop://shop.test/p/1"},
-            headers=auth,
-        )  # fmt: skip
-        key = client.put("/api/v1/creators/c1", json={"name": "C"}, headers=auth).get_json()[
-            "api_key"
-        ]
-        token = client.post(
-            "/api/v1/links", json={"product_id": "p1", "channel": "weibo"},
-            headers={"Authorization": f"Bearer {key}"},
-        ).get_json()["token"]  # fmt: skip
+        (link,) = make_links(in_process(app))
+        token = link["token"]
 
         service = app.wsgi_app
         path = f"/r/{token}"

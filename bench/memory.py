@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import redis
 
+from bench.redirect import ADMIN, KEYS, in_process, make_links
 from redirector import clicks, create_app, keys
 from redirector.config import UNIQUE_WINDOW_SECONDS, Settings
 from redirector.ids import ALPHABET
@@ -28,7 +29,6 @@ from redirector.links import local_date
 from redirector.redirect import DEVICE_ID_LENGTH, IpHasher
 from tests.servers import redis_server
 
-ADMIN = "bench-admin-token-0123456789"
 AGENTS = ("ios/weibo", "android/douyin", "android/kuaishou", "ios/wechat", "ios", "desktop")
 
 
@@ -47,28 +47,10 @@ def main() -> None:
         store = redis.Redis.from_url(url, decode_responses=True)
         settings = Settings.from_env(
             {"REDIS_URL": url, "REDIRECTOR_ADMIN_TOKEN": ADMIN,
-             "REDIRECTOR_SECRET_KEYS": "bench-signing-key-0123456789abcdef"}
+             "REDIRECTOR_SECRET_KEYS": KEYS}
         )  # fmt: skip
         app = create_app(settings, store=store)
-        client = app.test_client()
-        auth = {"Authorization": f"Bearer {ADMIN}"}
-        client.put(
-            "/api/v1/storefronts/shop", json={"name": "S", "hosts": ["shop.test"]}, headers=auth
-        )
-        client.put(
-            "/api/v1/products/p1",
-            json={"storefront_id": "shop", "title": "T", "price": 100, "commission_rate_bps": 1000,
-                  "web_url": "https://shop.test/p/1"},
-            headers=auth,
-        )  # fmt: skip
-        key = client.put("/api/v1/creators/c1", json={"name": "C"}, headers=auth).get_json()[
-            "api_key"
-        ]
-        link_ids = [
-            client.post("/api/v1/links", json={"product_id": "p1", "channel": "weibo"},
-                        headers={"Authorization": f"Bearer {key}"}).get_json()["id"]
-            for _ in range(args.links)
-        ]  # fmt: skip
+        link_ids = [link["id"] for link in make_links(in_process(app), args.links)]
 
         hash_ip = IpHasher(settings.secret_keys)
         start_ms = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp() * 1000)

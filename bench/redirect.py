@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -215,7 +216,7 @@ def main() -> None:
             urls[name] = f"http://127.0.0.1:{port}"
             masters[name] = proc.pid
         base = urls["service"]
-        link = make_link(base)
+        (link,) = make_links(over_http(base))
         urls["service"] = f"{base}/r/{link['token']}"
         urls["bare flask"] += "/r/x"
         urls["bare wsgi"] += "/r/x"
@@ -276,30 +277,51 @@ def main() -> None:
         sys.exit(1)
 
 
-def make_link(base: str) -> dict[str, Any]:
-    """A storefront, a product with an app deep link, a creator and a link to it."""
-    auth = {"Authorization": f"Bearer {ADMIN}"}
-    requests.put(
-        f"{base}/api/v1/storefronts/shop",
-        json={"name": "S", "hosts": ["shop.test"]},
-        headers=auth,
-        timeout=5,
-    ).raise_for_status()
-    requests.put(
-        f"{base}/api/v1/products/p1",
-        json={"storefront_id": "shop", "title": "T", "price": 100,
-              "commission_rate_bps": 1000, "web_url": "https://shop.test/p/1?ref=x",
-              "app_url": "shop://shop.test/p/1"},
-        headers=auth, timeout=5,
-    ).raise_for_status()  # fmt: skip
-    key = requests.put(
-        f"{base}/api/v1/creators/c1", json={"name": "C"}, headers=auth, timeout=5
-    ).json()["api_key"]
-    made: dict[str, Any] = requests.post(
-        f"{base}/api/v1/links", json={"product_id": "p1", "channel": "weibo"},
-        headers={"Authorization": f"Bearer {key}"}, timeout=5,
-    ).json()  # fmt: skip
-    return made
+# (method, path, JSON body, bearer token) -> the answer's JSON
+Send = Callable[[str, str, dict[str, Any], str], dict[str, Any]]
+
+
+def make_links(send: Send, count: int = 1) -> list[dict[str, Any]]:
+    """A storefront, a product with an app deep link, a creator and ``count``
+    links of hers to it, through the API (``over_http`` or ``in_process``)."""
+    send("PUT", "/api/v1/storefronts/shop", {"name": "S", "hosts": ["shop.test"]}, ADMIN)
+    send(
+        "PUT",
+        "/api/v1/products/p1",
+        {"storefront_id": "shop", "title": "T", "price": 100, "commission_rate_bps": 1000,
+         "web_url": "https://shop.test/p/1?ref=x", "app_url": "shop://shop.test/p/1"},
+        ADMIN,
+    )  # fmt: skip
+    key = send("PUT", "/api/v1/creators/c1", {"name": "C"}, ADMIN)["api_key"]
+    body = {"product_id": "p1", "channel": "weibo"}
+    return [send("POST", "/api/v1/links", body, key) for _ in range(count)]
+
+
+def over_http(base: str) -> Send:
+    def send(method: str, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        answer = requests.request(
+            method, base + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
+        answer.raise_for_status()
+        made: dict[str, Any] = answer.json()
+        return made
+
+    return send
+
+
+def in_process(app: Any) -> Send:
+    client = app.test_client()
+
+    def send(method: str, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        answer = client.open(
+            path, method=method, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        if answer.status_code >= 400:
+            raise AssertionError(f"{method} {path}: {answer.status_code} {answer.get_data()!r}")
+        made: dict[str, Any] = answer.get_json()
+        return made
+
+    return send
 
 
 def _clicks_counted(base: str, link_id: str) -> int:
