@@ -246,6 +246,73 @@ def test_a_click_recorded_late_after_an_outage_takes_its_place_by_its_own_time(
     assert credited(answer) == ("bob", newest)
 
 
+@pytest.fixture
+def weibo_window_7_days(env: dict[str, str], tmp_path: Any) -> None:
+    """Programs where weibo's window is 7 days and douyin's the default 15
+    (asked for before ``app``, which is built from ``env``)."""
+    program = "network_bps = 1000\nplatform_bps = 3000\nguide_bps = 6000\nholding_days = 0\n"
+    path = tmp_path / "programs.toml"
+    path.write_text(
+        f"[programs.weibo]\n{program}window_days = 7\n\n"
+        f"[programs.douyin]\n{program}window_days = 15\n"
+    )
+    env["REDIRECTOR_PROGRAMS"] = str(path)
+
+
+def test_each_link_counts_for_its_own_programs_window(
+    weibo_window_7_days: None,
+    app: Any,
+    api: Any,
+    store: Any,
+    world: dict,
+    shop: Shop,
+    clock: MockClock,
+) -> None:
+    on_weibo = api.link(world["alice"], "tea", channel="weibo")
+    on_douyin = api.link(world["alice"], "tea", channel="douyin")
+    browser = Browser(app)
+    clicked_at = clock.now()
+    weibo_click, douyin_click = browser.click(on_weibo), browser.click(on_douyin)
+
+    MockClock(store).set(clicked_at + timedelta(days=7))
+    assert shop.ok("o-1", "paid", 12800, click_id=weibo_click)["attributed"] is not None
+    MockClock(store).set(clicked_at + timedelta(days=7, seconds=1))
+    assert shop.ok("o-2", "paid", 12800, click_id=weibo_click)["attributed"] is None
+    assert credited(shop.ok("o-3", "paid", 12800, click_id=douyin_click)) == (
+        "alice",
+        douyin_click,
+    )
+
+
+def test_attribution_is_decided_at_paid_and_never_after(
+    app: Any, api: Any, world: dict, shop: Shop, clock: MockClock
+) -> None:
+    link = api.link(world["alice"], "tea")
+    shop.ok("o-1", "paid", 12800)  # no click named: kept unattributed
+    browser = Browser(app)
+    click_id = browser.click(link)
+    advance(clock, minutes=5)
+
+    answer = shop.ok("o-1", "confirmed", 12800, click_id=click_id, device_id=browser.device_id)
+
+    assert answer["attributed"] is None and answer["commission"] == 0
+    assert order_of(api, "o-1")["attributed"] is None
+    assert money(stats(api, link)) == (0, 0, 0)
+
+
+def test_clicks_at_the_same_instant_keep_their_arrival_order(
+    app: Any, api: Any, world: dict, shop: Shop, clock: MockClock
+) -> None:
+    tea = api.link(world["alice"], "tea")
+    cup = api.link(world["bob"], "cup")
+    browser = Browser(app)
+    browser.click(tea)
+    later = browser.click(cup)  # the mock clock stands still: the same millisecond
+
+    answer = shop.ok("o-1", "paid", 12800, device_id=browser.device_id)
+    assert credited(answer) == ("bob", later)
+
+
 def test_a_forged_device_id_is_not_credited(
     app: Any, api: Any, world: dict, shop: Shop, clock: MockClock
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -663,6 +664,16 @@ def test_the_mock_clock_is_set_by_admins_and_read_by_every_rule(
     )
     stale = at_real.send(at_real.event("o-2", "paid", 12800, datetime.now(UTC)))
     assert error_of(stale, 401)["reason"] == "stale_timestamp"
+
+
+def test_the_mock_clock_starts_at_the_real_time(api: Any) -> None:
+    before = datetime.now(UTC)
+    first = when(api.ok("GET", "/api/v1/clock")["now"])  # never set: read first here
+    time.sleep(0.05)
+    again = when(api.ok("GET", "/api/v1/clock")["now"])
+
+    assert before - timedelta(seconds=1) <= first <= datetime.now(UTC)
+    assert again == first  # and then stands still
 
 
 def test_only_admins_read_or_set_the_clock_and_only_with_an_offset(api: Any, world: dict) -> None:

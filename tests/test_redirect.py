@@ -744,6 +744,26 @@ def test_inactive_product_is_gone_until_reactivated(
     assert click(client, disabled["token"]).status_code == 410
 
 
+def test_inactive_product_is_gone_from_the_next_click_on_every_worker(
+    client: Any, store: Any, api: Api, settings: Settings, tea: dict[str, Any]
+) -> None:
+    other_worker = create_app(settings, store=store).test_client()
+    assert click(other_worker, tea["token"]).status_code == 302  # it has seen the link
+
+    tea_product = {
+        "storefront_id": "taobao",
+        "title": "Longjing tea 250g",
+        "price": 12800,
+        "commission_rate_bps": 1500,
+        "web_url": TEA_WEB,
+        "app_url": TEA_APP,
+        "active": False,
+    }
+    api.ok("PUT", "/api/v1/products/tea", tea_product)  # through this worker
+
+    assert click(other_worker, tea["token"]).status_code == 410
+
+
 def test_existing_link_follows_a_product_url_change(
     client: Any, api: Api, world: dict[str, Any], tea: dict[str, Any]
 ) -> None:

@@ -446,3 +446,14 @@ def test_bad_input_changes_nothing(
     if status == 422:
         assert error["fields"] and all(set(f) == {"field", "message"} for f in error["fields"])
     assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(
+    ("slug", "status"),
+    [("a" * 64, 201), ("a" * 65, 422), ("-x", 422), ("_x", 422), ("0_a-b", 201), ("Ab", 422)],
+)
+def test_slugs_are_1_to_64_lowercase_letters_digits_dashes_and_underscores(
+    api: Any, slug: str, status: int
+) -> None:
+    response = api.call("PUT", f"/api/v1/agencies/{slug}", json={"name": "Starlight"})
+    assert response.status_code == status, response.data

@@ -3,7 +3,10 @@ settings from the environment, and the ``redirector serve`` command."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from redirector.config import Settings
 from redirector.errors import ConfigError
 
 from .conftest import DESKTOP_CHROME, SECRET_KEYS
+from .servers import free_port
 
 LONG_KEY = "a-signing-key-long-enough-0123456789"
 
@@ -216,3 +220,23 @@ def test_a_generated_admin_token_is_handed_to_workers_and_shown_once() -> None:
     kept = Settings.from_env({"REDIRECTOR_ADMIN_TOKEN": given["REDIRECTOR_ADMIN_TOKEN"]})
     assert redirector.cli.prepare_environment(kept, given) == []
     assert given["REDIRECTOR_ADMIN_TOKEN"] == "operator-token-0123456789"
+
+
+def test_serve_says_in_its_first_line_that_it_runs_on_the_embedded_store() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIRECTOR_", "REDIS_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redirector.cli", "serve", "--port", str(free_port())],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+    assert "embedded in-process store" in first
+    assert "lost on exit" in first
