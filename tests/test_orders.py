@@ -930,3 +930,32 @@ def test_plan_refunds_in_any_steps_add_up_to_the_last_cumulative_figure(
         order = an_order("refunded", amount=amount, refunded=target, credit=credit)
     assert gmv == amount - targets[-1]
     assert commission == commission_of(amount, targets[-1], rate)
+
+
+@pytest.fixture
+def utc_and_usd(env: dict[str, str]) -> None:
+    """A deployment in UTC settling in USD (asked for before ``app``)."""
+    env["REDIRECTOR_TIMEZONE"] = "UTC"
+    env["REDIRECTOR_CURRENCY"] = "USD"
+
+
+def test_periods_and_currency_are_the_deployments_own(
+    utc_and_usd: None, app: Any, api: Any, client: Any, world: dict
+) -> None:
+    clock = app.extensions["redirector"].clock
+    clock.set(datetime(2026, 3, 31, 23, 0, tzinfo=UTC))
+    shop = Shop(client, clock, world["shop"]["signing_secret"])
+    link = api.link(world["alice"], "tea")
+    click_id = Browser(app).click(link)
+    at = clock.set(datetime(2026, 3, 31, 23, 30, tzinfo=UTC))  # April already in Shanghai
+
+    refused = shop.send("o-0", "paid", 12800, currency="CNY", at=at)
+    assert error_of(refused, 422)["fields"][0]["field"] == "currency"
+    shop.ok("o-1", "paid", 12800, currency="USD", click_id=click_id, at=at)
+    shop.ok("o-1", "confirmed", 12800, currency="USD", at=at)
+
+    march = api.ok("GET", "/api/v1/settlements/2026-03")
+    assert (march["timezone"], march["currency"]) == ("UTC", "USD")
+    assert march["totals"]["orders"] == 1
+    assert api.ok("GET", "/api/v1/settlements/2026-04")["totals"]["orders"] == 0
+    assert order_of(api, "o-1")["paid_at"].endswith("+00:00")
