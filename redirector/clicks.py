@@ -66,11 +66,12 @@ RECORD_SEPARATOR = "|"
 # Answers {404} for an unknown link, {410} for a disabled link or inactive
 # product (never to a replay), else {302, web_url, app_url, click_param, unique,
 # already, suspicious, next bucket}. It reads the link and records the click in one
-# step, so a disabled link stops on the next click. A click whose record exists
-# already counts nothing and answers already = 1: a click id is recorded once,
-# however often it is sent (a spooled click whose first attempt did reach
-# Redis, a replay interrupted and run again, a pipeline run again after another
-# worker loaded this script but not yet the device script). The next bucket is
+# step, so a disabled link stops on the next click. A replayed click whose record
+# exists already counts nothing and answers already = 1: a click id is recorded
+# once, however often it is replayed (a spooled click whose first attempt did
+# reach Redis, a replay interrupted and run again). A live click is sent once
+# (``run_scripts`` sends again only calls that failed NOSCRIPT, and the redirect
+# never retries), so it skips that read. The next bucket is
 # the one the link's new clicks of the day go to: the caller's, or a later one
 # once the caller's or another's is full.
 CLICK = Script(
@@ -81,7 +82,7 @@ if not link[1] or not link[3] then return {404} end
 local replay = ARGV[10] == '1'
 if not replay and (link[1] ~= '1' or link[2] ~= '1') then return {410} end
 local next_bucket = tonumber(redis.call('HGET', KEYS[8], '#') or '0')
-if redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then
+if replay and redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then
   return {302, link[3], link[4], link[5], 0, 1, 0, next_bucket}
 end
 local now = tonumber(ARGV[1])
@@ -140,8 +141,8 @@ return {302, link[3], link[4], link[5], unique, 0, suspicious, next_bucket}
 # ARGV[1] device id   ARGV[2] the click: "<link id><random><bucket>" (``device_entry``)
 # ARGV[3] lifetime (s): retention from the end of the UTC day
 # ARGV[4] most clicks kept per device and day
-# Appends the click to the device's list for the day, once: sent again (the
-# pipeline run again after NOSCRIPT, a replay), it changes nothing.
+# Appends the click to the device's list for the day, once: replayed again (a
+# replay interrupted and run again), it changes nothing.
 DEVICE_CLICK = Script(
     """
 local listed = redis.call('HGET', KEYS[1], ARGV[1])

@@ -109,24 +109,30 @@ def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
     hiredis and written on a connection kept per thread, and the replies read
     straight back (``_ClickLine``): redis-py's Pipeline objects cost more than
     the rest of a click. A cluster or the embedded store goes through a redis-py
-    pipeline. Either way, on NOSCRIPT the scripts are loaded and every call
-    sent again, so each call must be idempotent."""
+    pipeline. On NOSCRIPT the scripts are loaded and the calls that failed so
+    are sent again, and only those: a call that ran is never run twice."""
     direct = type(client) is redis.Redis
-    packed = b"".join(script.pack(keys, args) for script, keys, args in calls) if direct else b""
+    replies: list[Any] = [None] * len(calls)
+    todo = list(range(len(calls)))
     for attempt in (1, 2):
+        sending = [calls[i] for i in todo]
         if direct:
-            replies = _send(client, packed, len(calls))
+            packed = b"".join(script.pack(keys, args) for script, keys, args in sending)
+            answers = _send(client, packed, len(sending))
         else:
             pipe = client.pipeline(transaction=False)
-            for script, keys, args in calls:
+            for script, keys, args in sending:
                 script.queue(pipe, keys, args)
-            replies = pipe.execute(raise_on_error=False)
-        errors = [reply for reply in replies if isinstance(reply, redis.RedisError)]
+            answers = pipe.execute(raise_on_error=False)
+        for i, answer in zip(todo, answers, strict=True):
+            replies[i] = answer
+        errors = [answer for answer in answers if isinstance(answer, redis.RedisError)]
         if not errors:
             return replies
         if attempt == 2 or not all(isinstance(e, NoScriptError) for e in errors):
             raise errors[0]
-        for script in {script.sha: script for script, _, _ in calls}.values():
+        todo = [i for i in todo if isinstance(replies[i], NoScriptError)]
+        for script in {calls[i][0].sha: calls[i][0] for i in todo}.values():
             client.script_load(script.source)
     raise AssertionError("unreachable")
 

@@ -372,6 +372,23 @@ def test_click_is_recorded_after_redis_forgot_the_click_script(
     assert device_index(store, record) == [record.id]
 
 
+def test_a_click_counts_once_when_redis_had_only_the_click_script(
+    api: Api, client: Any, store: Any, tea: dict[str, Any]
+) -> None:
+    # Another worker loaded the click script since Redis forgot both: the click
+    # script runs, the device script answers NOSCRIPT and is sent again alone.
+    store.script_flush()
+    store.script_load(clicks.CLICK.source)
+
+    response = click(client, tea["token"])
+
+    record = clicks.get_click(store, click_id_in(response))
+    assert record is not None
+    assert device_index(store, record) == [record.id]
+    stats = admin_link(api, tea["id"])["stats"]
+    assert (stats["clicks"], stats["unique_clicks"]) == (1, 1)
+
+
 # -- 4. the device cookie -------------------------------------------------------------
 
 
