@@ -7,7 +7,7 @@ gunicorn would, N times per target; prints CPU microseconds per request
 
 - the service's redirect (a new device each click, as under wrk),
 - the same redirect's store round trip alone (``store.run_scripts`` with an
-  empty script): the client's share of talking to Redis at all,
+  empty script): the client's share of talking to Redis at all, and Redis's,
 - a bare Flask app answering 302 and a bare WSGI callable answering 302,
 
 and Redis's own CPU per click (``INFO cpu``). ``--profile`` adds the
@@ -99,7 +99,9 @@ def main() -> None:
             return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
         empty = store.Script("return 1")
+        before = redis_cpu()
         round_trip = cpu_per_call(lambda: store.run_scripts(r, [(empty, [], [])]), n)
+        redis_per_round_trip = 1e6 * (redis_cpu() - before) / (n + min(n // 10, 2000))
         for _ in range(2000):
             click()
         before = redis_cpu()
@@ -115,10 +117,16 @@ def main() -> None:
         print(f"  bare Flask 302                   {flask_cpu:7.1f} us")
         print(f"  bare WSGI 302                    {wsgi_cpu:7.1f} us")
         print(f"Redis CPU per click                {redis_per_click:7.1f} us")
+        print(f"  of which a round trip at all      {redis_per_round_trip:7.1f} us (empty script)")
         print(
             f"service without the round trip / bare Flask: "
             f"{(service_cpu - round_trip) / flask_cpu:.2f}; "
             f"with it and Redis's share: {(service_cpu + redis_per_click) / flask_cpu:.2f}"
+        )
+        # The floor under any design with a round trip per click, on this machine.
+        print(
+            f"an empty round trip alone (client + Redis) / bare Flask: "
+            f"{(round_trip + redis_per_round_trip) / flask_cpu:.2f}"
         )
 
         if args.profile:
