@@ -16,6 +16,11 @@ p99 without raising its throughput). Rounds and medians because a small
 shared VM's speed drifts by a tenth from one minute to the next.
 
     .venv/bin/python -m bench.redirect [--seconds 8] [--rounds 3] [--connections 8]
+                                       [--redis-cpu N]
+
+``--redis-cpu N`` pins Redis to CPU N and the targets and wrk to the other
+CPUs: Redis as on its own host, so that the ratio compares the app's side
+alone (on two cores, each target then has one core).
 
 Goals (issue 7): service >= 1.0x bare Flask throughput, p99 <= 15 ms, one
 Redis round trip per click, zero errors.
@@ -182,6 +187,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--redis-cpu",
+        type=int,
+        help="pin Redis to this CPU and everything else to the others: Redis as on its own host",
+    )
     args = parser.parse_args()
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
     load = wrk if use_wrk else python_client
@@ -191,6 +201,8 @@ def main() -> None:
 
     rounds: list[dict[str, Load]] = []
     with redis_server() as redis_url, ExitStack() as running:
+        if args.redis_cpu is not None:
+            print(_pin_redis(redis_url, args.redis_cpu))
         env = {
             "REDIS_URL": redis_url,
             "REDIRECTOR_ADMIN_TOKEN": ADMIN,
@@ -349,6 +361,19 @@ def _workers_cpu_seconds(master: int) -> float:
         if int(fields[1]) == master:  # ppid; utime and stime follow at 11 and 12
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _pin_redis(url: str, cpu: int) -> str:
+    """Pin the Redis server (all its threads) to ``cpu`` and this process, so
+    every target and the load generator it starts, to the other CPUs."""
+    others = os.sched_getaffinity(0) - {cpu}
+    if cpu not in os.sched_getaffinity(0) or not others:
+        sys.exit(f"--redis-cpu {cpu}: needs that CPU and at least one other")
+    pid = int(redis.Redis.from_url(url).info("server")["process_id"])
+    for task in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(task), {cpu})
+    os.sched_setaffinity(0, others)
+    return f"Redis pinned to CPU {cpu}; targets and load generator on CPUs {sorted(others)}"
 
 
 def _cpu_seconds(store: redis.Redis) -> float:
