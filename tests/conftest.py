@@ -35,6 +35,19 @@ ANDROID_DOUYIN = (
 )
 
 
+# The world's tea (``Api.world``): a product with a web URL and an app deep link.
+TEA_WEB = "https://item.taobao.com/item.htm?id=123&spm=a1.b2"
+TEA_APP = "taobao://item.taobao.com/item.htm?id=123"
+TEA_PRODUCT = {
+    "storefront_id": "taobao",
+    "title": "Longjing tea 250g",
+    "price": 12800,
+    "commission_rate_bps": 1500,
+    "web_url": TEA_WEB,
+    "app_url": TEA_APP,
+}
+
+
 # The figures of a statement's totals and lines, as SPEC lists them (written
 # out here, not imported, so that the tests check the package against SPEC).
 FIGURES = [
@@ -191,18 +204,7 @@ class Api:
             "/api/v1/storefronts/taobao",
             {"name": "Taobao", "hosts": ["item.taobao.com", "*.tmall.com"]},
         )
-        self.ok(
-            "PUT",
-            "/api/v1/products/tea",
-            {
-                "storefront_id": "taobao",
-                "title": "Longjing tea 250g",
-                "price": 12800,
-                "commission_rate_bps": 1500,
-                "web_url": "https://item.taobao.com/item.htm?id=123&spm=a1.b2",
-                "app_url": "taobao://item.taobao.com/item.htm?id=123",
-            },
-        )
+        self.ok("PUT", "/api/v1/products/tea", TEA_PRODUCT)
         self.ok(
             "PUT",
             "/api/v1/products/cup",

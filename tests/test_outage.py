@@ -41,12 +41,12 @@ from .conftest import (
     DESKTOP_CHROME,
     IPHONE_WEIBO,
     SECRET_KEYS,
+    TEA_APP,
+    TEA_WEB,
     Api,
 )
 from .servers import RedisProcess, service, wait_until
 
-TEA_WEB = "https://item.taobao.com/item.htm?id=123&spm=a1.b2"
-TEA_APP = "taobao://item.taobao.com/item.htm?id=123"
 CUP_WEB = "https://detail.tmall.com/item.htm?id=9#reviews"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 OUTAGE_CLICKS = 200

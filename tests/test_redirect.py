@@ -31,14 +31,15 @@ from tests.conftest import (
     DESKTOP_CHROME,
     IPHONE_WEIBO,
     SECRET_KEYS,
+    TEA_APP,
+    TEA_PRODUCT,
+    TEA_WEB,
     Api,
     real_store,
 )
 
 NEWEST_KEY, OLDER_KEY = SECRET_KEYS.split(",")
 UNKNOWN_KEY = "a-key-this-service-never-had-0123456789"
-TEA_WEB = "https://item.taobao.com/item.htm?id=123&spm=a1.b2"
-TEA_APP = "taobao://item.taobao.com/item.htm?id=123"
 CUP_WEB = "https://detail.tmall.com/item.htm?id=9#reviews"
 ODD_WEB = "https://item.taobao.com/item.htm?id=1&x=%20a&&empty=&q=a+b"
 IPHONE_SAFARI = (
@@ -742,21 +743,12 @@ def test_inactive_product_is_gone_until_reactivated(
 ) -> None:
     disabled = api.link(world["bob"], product_id="tea")
     api.ok("DELETE", f"/api/v1/links/{disabled['id']}", token=world["bob"])
-    tea_product = {
-        "storefront_id": "taobao",
-        "title": "Longjing tea 250g",
-        "price": 12800,
-        "commission_rate_bps": 1500,
-        "web_url": TEA_WEB,
-        "app_url": TEA_APP,
-    }
-
-    api.ok("PUT", "/api/v1/products/tea", {**tea_product, "active": False})
+    api.ok("PUT", "/api/v1/products/tea", {**TEA_PRODUCT, "active": False})
     off = click(client, tea["token"])
     assert off.status_code == 410
     assert "Location" not in off.headers
 
-    api.ok("PUT", "/api/v1/products/tea", {**tea_product, "active": True})
+    api.ok("PUT", "/api/v1/products/tea", {**TEA_PRODUCT, "active": True})
     assert click(client, tea["token"]).status_code == 302
     assert click(client, disabled["token"]).status_code == 410
 
@@ -767,16 +759,7 @@ def test_inactive_product_is_gone_from_the_next_click_on_every_worker(
     other_worker = create_app(settings, store=store).test_client()
     assert click(other_worker, tea["token"]).status_code == 302  # it has seen the link
 
-    tea_product = {
-        "storefront_id": "taobao",
-        "title": "Longjing tea 250g",
-        "price": 12800,
-        "commission_rate_bps": 1500,
-        "web_url": TEA_WEB,
-        "app_url": TEA_APP,
-        "active": False,
-    }
-    api.ok("PUT", "/api/v1/products/tea", tea_product)  # through this worker
+    api.ok("PUT", "/api/v1/products/tea", {**TEA_PRODUCT, "active": False})  # through this worker
 
     assert click(other_worker, tea["token"]).status_code == 410
 
