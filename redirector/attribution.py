@@ -17,11 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from . import clicks, keys
-from .clicks import Click
+from .clicks import DAY_MS, Click
 from .programs import Program
 from .store import StoreClient
-
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
