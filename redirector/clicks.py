@@ -165,7 +165,6 @@ redis.call('HSET', KEYS[1], ARGV[1], listed)
 return 1
 """
 )
-SCRIPTS = (CLICK, DEVICE_CLICK)
 
 
 @dataclass(frozen=True, slots=True)
