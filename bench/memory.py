@@ -24,9 +24,9 @@ import redis
 from bench.redirect import ADMIN, KEYS, in_process, make_links
 from redirector import clicks, create_app, keys
 from redirector.config import UNIQUE_WINDOW_SECONDS, Settings
+from redirector.devices import DEVICE_ID_LENGTH, IpHasher
 from redirector.ids import ALPHABET
 from redirector.links import local_date
-from redirector.redirect import DEVICE_ID_LENGTH, IpHasher
 from tests.servers import redis_server
 
 AGENTS = ("ios/weibo", "android/douyin", "android/kuaishou", "ios/wechat", "ios", "desktop")

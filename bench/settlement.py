@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from redirector import clicks, create_app
-from redirector.app import services
 from redirector.clock import MockClock, ms_from_datetime
 from redirector.config import Settings
+from redirector.extension import context
 from redirector.orders import OrderEvent, receive
 from tests.servers import redis_server
 
@@ -111,7 +111,7 @@ def fill(app, store, link_ids: list[str], count: int, seed: int, threads: int = 
 def _fill_some(app, store, link_ids: list[str], numbers: range, seed: int) -> None:
     rng = random.Random(seed)
     with app.app_context():
-        svc = services()
+        svc = context()
         for n in numbers:
             link_id = rng.choice(link_ids)
             at = MONTH_START + timedelta(seconds=rng.randrange(0, 28 * 86400))

@@ -4,36 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from flask_openapi3 import Info, OpenAPI
 
+from . import api, console, extension
 from . import store as store_module
+from .api import schemas, validation_error
 from .clock import Clock, MockClock
 from .config import Settings
+from .context import Context
+from .devices import DeviceIds
 from .links import LinkSigner
-from .redirect import DeviceIds, Redirector
+from .redirect import Redirector
 
 log = logging.getLogger("redirector")
-
-
-@dataclass
-class Services:
-    """What every request needs, made once per process: settings, the store
-    client, the clock and the signers. Nothing here holds state another worker
-    needs; that all lives in the store."""
-
-    settings: Settings
-    store: Any
-    clock: Clock
-    link_signer: LinkSigner
-    devices: DeviceIds
-
-
-def services() -> Services:
-    return current_app.extensions["redirector"]
 
 
 def create_app(
@@ -47,8 +32,6 @@ def create_app(
     settings = settings or Settings.from_env()
     client = store if store is not None else store_module.connect(settings)
     clock: Clock = MockClock(client) if settings.clock == "mock" else Clock()
-
-    from .api import schemas, validation_error
 
     app = OpenAPI(
         __name__,
@@ -77,20 +60,16 @@ def create_app(
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    link_signer = LinkSigner(settings.secret_keys)
-    devices = DeviceIds(settings.secret_keys)
-    app.extensions["redirector"] = Services(settings, client, clock, link_signer, devices)
-
-    from . import api, console
-
-    api.init_app(app)
-    console.init_app(app)
-    app.wsgi_app = Redirector(  # type: ignore[method-assign]
-        app.wsgi_app,
+    ctx = Context(
         settings=settings,
         store=client,
         clock=clock,
-        link_signer=link_signer,
-        devices=devices,
+        link_signer=LinkSigner(settings.secret_keys),
+        devices=DeviceIds(settings.secret_keys),
     )
+    extension.init_app(app, ctx)
+
+    api.init_app(app)
+    console.init_app(app)
+    app.wsgi_app = Redirector(app.wsgi_app, ctx)  # type: ignore[method-assign]
     return app

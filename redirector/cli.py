@@ -128,7 +128,8 @@ def reconcile(period: str) -> None:
     """Recompute PERIOD (YYYY-MM) from the order records and report any
     difference from the stored aggregates (exit 1 if there is one)."""
     from . import settlement
-    from .app import create_app, services
+    from .app import create_app
+    from .extension import context
     from .periods import Period
 
     try:
@@ -139,7 +140,7 @@ def reconcile(period: str) -> None:
         sys.exit(2)
     app = create_app(settings)
     with app.app_context():
-        differences = settlement.reconcile(services(), parsed)
+        differences = settlement.reconcile(context(), parsed)
     if not differences:
         click.echo(f"{parsed}: the aggregates equal a recomputation from the orders")
         return

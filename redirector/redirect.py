@@ -28,30 +28,25 @@ Rules (SPEC, Redirect):
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import redis
-from itsdangerous import BadSignature
 
 from . import bots, clicks, metrics, spool
-from .clock import Clock
-from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, UNIQUE_WINDOW_SECONDS, Settings
-from .ids import KeyedSigner, random_id
-from .links import LinkSigner, local_date
+from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, UNIQUE_WINDOW_SECONDS
+from .context import Context
+from .devices import IpHasher, cookie_value
+from .links import local_date
 from .proxies import ClientIp
 from .store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger("redirector")
 
-DEVICE_SALT = "redirector.device"
-DEVICE_ID_LENGTH = 16
 # Links a worker remembers for an outage (least recently redirected dropped first).
 RECENT_LINKS = 10_000
 StartResponse = Callable[..., Any]
@@ -84,54 +79,6 @@ def with_click_id(url: str, param: str, click_id: str) -> str:
     return f"{base}{separator}{param}={quote(click_id, safe='')}{hash_mark}{fragment}"
 
 
-class DeviceIds:
-    """Opaque device ids, signed so that a cookie we did not issue is replaced."""
-
-    def __init__(self, secret_keys: Sequence[str]) -> None:
-        self._signer = KeyedSigner(list(reversed(secret_keys)), salt=DEVICE_SALT)
-        self.verify = lru_cache(maxsize=65536)(self._verify)
-
-    def issue(self) -> tuple[str, str]:
-        """A new device: (raw id, cookie value)."""
-        raw = random_id(DEVICE_ID_LENGTH)
-        return raw, self._signer.sign(raw).decode()
-
-    def _verify(self, cookie: str) -> str | None:
-        """The raw id inside a cookie value (or an order's ``device_id``), or None."""
-        try:
-            raw = self._signer.unsign(cookie).decode()
-        except (BadSignature, UnicodeError, ValueError):
-            return None
-        return raw if len(raw) == DEVICE_ID_LENGTH and raw.isalnum() else None
-
-
-class IpHasher:
-    """IP addresses are kept only as a keyed hash (BLAKE2b, 48 bits: enough to
-    tell the addresses behind one link apart, too few to serve as a lookup key)."""
-
-    def __init__(self, secret_keys: Sequence[str]) -> None:
-        # The oldest key: rotating the signing keys must not change every hash.
-        self._key = hashlib.sha256(b"redirector.ip:" + secret_keys[-1].encode()).digest()
-
-    def __call__(self, ip: str) -> str:
-        return hashlib.blake2b(ip.encode(), key=self._key, digest_size=6).hexdigest()
-
-
-def _cookie_value(environ: dict[str, Any]) -> str | None:
-    header = environ.get("HTTP_COOKIE")
-    if not header or DEVICE_COOKIE not in header:
-        return None
-    # Split by hand rather than with SimpleCookie, which stops at the first
-    # cookie it cannot parse (a JSON value, a space, UTF-8 bytes), so another
-    # site cookie sent before ours would cost the device its id. The first
-    # one wins, as browsers send the most specific path first.
-    for pair in header.split(";"):
-        name, equals, value = pair.partition("=")
-        if equals and name.strip() == DEVICE_COOKIE:
-            return value.strip().strip('"')
-    return None
-
-
 def _referrer_host(environ: dict[str, Any]) -> str:
     referer = environ.get("HTTP_REFERER")
     if not referer:
@@ -155,19 +102,15 @@ class Redirector:
     def __init__(
         self,
         app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
-        *,
-        settings: Settings,
-        store: Any,
-        clock: Clock,
-        link_signer: LinkSigner,
-        devices: DeviceIds,
+        ctx: Context,
     ) -> None:
+        settings = ctx.settings
         self.app = app
         self.settings = settings
-        self.store = store
-        self.clock = clock
-        self.link_signer = link_signer
-        self.devices = devices
+        self.store = ctx.store
+        self.clock = ctx.clock
+        self.link_signer = ctx.link_signer
+        self.devices = ctx.devices
         self.hash_ip = IpHasher(settings.secret_keys)
         self.buckets = clicks.RecordBuckets()
         # X-Forwarded-For is believed only from the proxies the settings trust.
@@ -292,7 +235,7 @@ class Redirector:
             or head
             or bots.is_prefetch(environ.get("HTTP_PURPOSE"), environ.get("HTTP_SEC_PURPOSE"))
         )
-        cookie = _cookie_value(environ)
+        cookie = cookie_value(environ)
         device = self.devices.verify(cookie) if cookie else None
         set_cookie = None
         if device is None:

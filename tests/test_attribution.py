@@ -14,6 +14,7 @@ from redirector import clicks
 from redirector.attribution import DAY_MS, Attribution, Candidate, choose, eligible
 from redirector.clicks import Click
 from redirector.clock import MockClock
+from redirector.extension import context_of
 
 from .test_orders import (
     SHANGHAI,
@@ -229,7 +230,7 @@ def test_a_click_recorded_late_after_an_outage_takes_its_place_by_its_own_time(
     advance(clock, minutes=5)
     newest = browser.click(cup)
     advance(clock, minutes=5)
-    services = app.extensions["redirector"]
+    services = context_of(app)
     device = services.devices.verify(browser.device_id)
     clicks.replay_clicks(
         store,

@@ -24,8 +24,9 @@ from redis.retry import Retry
 from redirector import clicks, create_app, keys
 from redirector.clock import MockClock
 from redirector.config import DEVICE_COOKIE_MAX_AGE, Settings
+from redirector.devices import DEVICE_SALT, DeviceIds, IpHasher
 from redirector.links import LINK_SALT, LinkSigner
-from redirector.redirect import DEVICE_SALT, DeviceIds, IpHasher, with_click_id
+from redirector.redirect import with_click_id
 from tests.conftest import (
     ANDROID_DOUYIN,
     DESKTOP_CHROME,

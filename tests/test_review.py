@@ -58,11 +58,11 @@ def totals(api: Api, period: str) -> dict[str, int]:
 
 
 def reconciled(app: Any, *periods: str) -> None:
-    from redirector.app import services
+    from redirector.extension import context
 
     with app.app_context():
         for name in periods:
-            assert settlement.reconcile(services(), Period.parse(name)) == [], name
+            assert settlement.reconcile(context(), Period.parse(name)) == [], name
 
 
 def instant_order(

@@ -11,6 +11,7 @@ statement is checked against the rules, not against its own code.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import random
 from collections import defaultdict
@@ -27,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 import redirector.cli
-from redirector import keys, settlement
+from redirector import extension, keys, settlement
 from redirector.clock import MockClock
 from redirector.config import PROGRAMS
 from redirector.periods import Period
@@ -798,13 +799,13 @@ def test_a_creator_sees_only_her_own_earnings(api: Api, store: Any) -> None:
 def test_reconcile_agrees_after_a_month_and_reports_a_corrupted_figure(
     app: Any, api: Api, store: Any
 ) -> None:
-    from redirector.app import services
+    from redirector.extension import context
 
     market = Market(api, store)
     play_month(market, SEEDS[0])
     with app.app_context():
-        assert settlement.reconcile(services(), Period(2026, 11)) == []
-        assert settlement.reconcile(services(), Period(2026, 12)) == []
+        assert settlement.reconcile(context(), Period(2026, 11)) == []
+        assert settlement.reconcile(context(), Period(2026, 12)) == []
 
     stored = store.hgetall(keys.period_lines(NOV))
     name = next(f for f, v in sorted(stored.items()) if f.endswith("|*|gmv") and int(v) > 0)
@@ -812,10 +813,10 @@ def test_reconcile_agrees_after_a_month_and_reports_a_corrupted_figure(
     adjusted = sorted(store.smembers(keys.period_adjusted_orders(DEC)))[0]
     store.srem(keys.period_adjusted_orders(DEC), adjusted)
     with app.app_context():
-        assert settlement.reconcile(services(), Period(2026, 11)) == [
+        assert settlement.reconcile(context(), Period(2026, 11)) == [
             Difference("lines", name, int(stored[name]) + 1, int(stored[name]))
         ]
-        assert settlement.reconcile(services(), Period(2026, 12)) == [
+        assert settlement.reconcile(context(), Period(2026, 12)) == [
             Difference("adjusted_orders", adjusted, None, adjusted)
         ]
 
@@ -888,10 +889,11 @@ class CountingPipeline:
 
 @pytest.fixture
 def counted(app: Any, store: Any) -> Iterator[CountingStore]:
-    svc = app.extensions["redirector"]
-    svc.store = CountingStore(store)
-    yield svc.store
-    svc.store = store
+    ctx = extension.context_of(app)
+    counting = CountingStore(store)
+    extension.init_app(app, dataclasses.replace(ctx, store=counting))
+    yield counting
+    extension.init_app(app, ctx)
 
 
 def test_a_statement_costs_its_lines_not_its_orders(

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import metrics
 from ..errors import Busy, RedirectorError, StoreUnavailable
+from ..extension import context, context_of
 from ..secrets_at_rest import SecretBox, box_for
 from ..store import UNAVAILABLE_ERRORS
 
@@ -44,9 +45,8 @@ def render_times(value: Any, tz: Any) -> Any:
 
 
 def ok(payload: Any, status: int = 200) -> tuple[Response, int]:
-    from ..app import services
 
-    return jsonify(render_times(payload, services().settings.timezone)), status
+    return jsonify(render_times(payload, context().settings.timezone)), status
 
 
 def error_response(error: RedirectorError) -> tuple[Response, int]:
@@ -92,15 +92,14 @@ def _bad_json(message: str = "the body is not valid JSON") -> RedirectorError:
 
 def secret_box() -> SecretBox:
     """The box that seals and opens storefront secrets, from the configured keys."""
-    from ..app import services
 
-    return box_for(services().settings.secret_keys)
+    return box_for(context().settings.secret_keys)
 
 
 def init_app(app: Flask) -> None:
     from . import leaderboard, links, orders, ratelimit, registry, review, service, settlement
 
-    ratelimit.init_app(app, app.extensions["redirector"].settings)
+    ratelimit.init_app(app, context_of(app).settings)
     app.register_api(registry.bp)  # type: ignore[attr-defined]
     app.register_api(orders.bp)  # type: ignore[attr-defined]
     app.register_api(settlement.bp)  # type: ignore[attr-defined]

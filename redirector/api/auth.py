@@ -13,6 +13,7 @@ from flask import request
 
 from .. import registry
 from ..errors import Forbidden, Unauthorized
+from ..extension import context
 
 ADMIN = "admin"
 CREATOR = "creator"
@@ -39,10 +40,9 @@ def _bearer() -> str:
 
 def require(*roles: str) -> Principal:
     """The caller, if it holds one of ``roles``; else 401 or 403."""
-    from ..app import services
 
     token = _bearer()
-    svc = services()
+    svc = context()
     if hmac.compare_digest(token.encode(), svc.settings.admin_token.encode()):
         principal = Principal(ADMIN)
     else:

@@ -7,7 +7,7 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import leaderboard, links
-from ..app import services
+from ..extension import context
 from ..periods import period_of
 from ..settlement import parse_period
 from . import ok, schemas
@@ -28,7 +28,7 @@ def get_leaderboard(query: schemas.LeaderboardQuery) -> Any:
     refunds, adjustment lines included), then by orders, then by creator id;
     `channel` keeps only that channel's lines. The period defaults to the
     current one; an unknown channel or a malformed period is 422."""
-    svc = services()
+    svc = context()
     if query.channel is not None:
         links.check_channel(query.channel, list(svc.settings.programs))
     tz = svc.settings.timezone

@@ -9,8 +9,8 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import links
-from ..app import services
 from ..errors import Forbidden, NotFound
+from ..extension import context
 from . import ok, schemas
 from .auth import ADMIN, BEARER, CREATOR, Principal, require
 
@@ -30,7 +30,7 @@ LINK_ID = re.compile(r"[A-Za-z0-9]{10}")
 
 def with_token(link: dict[str, Any]) -> dict[str, Any]:
     """A link as the API and the console show it: with its signed token and URL."""
-    svc = services()
+    svc = context()
     token = svc.link_signer.sign(link["id"])
     base = svc.settings.public_url or request.host_url.rstrip("/")
     return {"id": link["id"], "token": token, "url": f"{base}/r/{token}", **link}
@@ -54,7 +54,7 @@ def create_link(body: schemas.LinkBody) -> Any:
     principal = require(ADMIN, CREATOR)
     if principal.is_admin:
         raise Forbidden("links belong to creators: call this with a creator's API key")
-    svc = services()
+    svc = context()
     links.check_channel(body.channel, list(svc.settings.programs))
     link_id = links.create_link(
         svc.store,
@@ -74,7 +74,7 @@ def list_links(query: schemas.LinkQuery) -> Any:
     principal = require(ADMIN, CREATOR)
     creator_id = _owner(principal) or query.creator_id
     items = links.list_links(
-        services().store, creator_id=creator_id, offset=query.offset, limit=query.limit
+        context().store, creator_id=creator_id, offset=query.offset, limit=query.limit
     )
     next_offset = query.offset + len(items) if len(items) == query.limit else None
     return ok({"links": [with_token(item) for item in items], "next_offset": next_offset})
@@ -84,7 +84,7 @@ def list_links(query: schemas.LinkQuery) -> Any:
 def get_link(path: schemas.LinkPath) -> Any:
     """One link with its stats and per-day series."""
     principal = require(ADMIN, CREATOR)
-    store = services().store
+    store = context().store
     link_id = known_link_id(path.link_id)
     link = links.get_link(store, link_id, creator_id=_owner(principal))
     return ok({**with_token(link), "daily": links.daily_series(store, link_id)})
@@ -94,7 +94,7 @@ def get_link(path: schemas.LinkPath) -> Any:
 def disable_link(path: schemas.LinkPath) -> Any:
     """Disable a link: from its next click on it answers 410."""
     principal = require(ADMIN, CREATOR)
-    svc = services()
+    svc = context()
     link = links.disable_link(
         svc.store,
         known_link_id(path.link_id),

@@ -10,9 +10,9 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ValidationError
 
 from .. import orders, registry, webhooks
-from ..app import services
 from ..clock import MockClock, ms_from_datetime, utc_from_ms
 from ..errors import BadRequest, InvalidField, NotFound, Unauthorized
+from ..extension import context
 from . import iso, ok, schemas, secret_box, validation_error
 from .auth import ADMIN, BEARER, require
 
@@ -52,7 +52,7 @@ SIGNED_BODY = {
 def order_event(path: schemas.StorefrontPath) -> Any:
     """An order event from a storefront. Applied exactly once per `webhook-id`: a
     replay answers the first response again (header `Webhook-Replayed: true`)."""
-    svc = services()
+    svc = context()
     now = svc.clock.now()
     try:
         secrets = registry.valid_signing_secrets(
@@ -112,7 +112,7 @@ def order_event(path: schemas.StorefrontPath) -> Any:
 def get_order(path: schemas.OrderPath) -> Any:
     """An order with its attribution, commission and history of events."""
     require(ADMIN)
-    return ok(orders.get_order(services().store, path.storefront_id, path.order_id))
+    return ok(orders.get_order(context().store, path.storefront_id, path.order_id))
 
 
 @bp.post(
@@ -125,7 +125,7 @@ def rotate_signing_secret(path: schemas.StorefrontPath, body: schemas.SecretRota
     """Rotate a storefront's signing secret: the new one is answered once; the
     previous ones keep verifying for `grace_seconds`."""
     require(ADMIN)
-    svc = services()
+    svc = context()
     secret, until = registry.rotate_signing_secret(
         svc.store, path.storefront_id, body.grace_seconds, svc.clock.now_ms(), secret_box()
     )
@@ -135,7 +135,7 @@ def rotate_signing_secret(path: schemas.StorefrontPath, body: schemas.SecretRota
 
 
 def _mock_clock() -> MockClock:
-    clock = services().clock
+    clock = context().clock
     if not isinstance(clock, MockClock):
         raise NotFound("the clock is real: set REDIRECTOR_CLOCK=mock to set it")
     return clock
@@ -159,4 +159,4 @@ def set_clock(body: schemas.ClockBody) -> Any:
 
 
 def _clock_answer(now_ms: int) -> Any:
-    return ok({"now": iso(now_ms, services().settings.timezone)})
+    return ok({"now": iso(now_ms, context().settings.timezone)})

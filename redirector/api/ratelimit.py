@@ -36,6 +36,7 @@ from flask_limiter import Limit, Limiter
 
 from .. import keys
 from ..config import Settings
+from ..extension import context
 from ..proxies import client_ip
 
 log = logging.getLogger("redirector")
@@ -74,12 +75,11 @@ def storage(settings: Settings) -> tuple[str, dict[str, Any]]:
 def client_address() -> str:
     """The client, by ``proxies.client_ip``; peers without an address (a unix
     socket, some test clients) are all one client, ``unknown``, rather than none."""
-    from ..app import services
 
     address = client_ip(
         request.remote_addr,
         request.headers.get("X-Forwarded-For"),
-        services().settings.trusted_proxies,
+        context().settings.trusted_proxies,
     )
     return address or UNKNOWN_CLIENT
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import registry
-from ..app import services
+from ..extension import context
 from . import ok, schemas, secret_box
 from .auth import ADMIN, BEARER, CREATOR, require
 
@@ -36,7 +36,7 @@ programs_tag = Tag(name="programs")
 def put_agency(path: schemas.AgencyPath, body: schemas.AgencyBody) -> Any:
     """Create or update an agency (机构)."""
     require(ADMIN)
-    svc = services()
+    svc = context()
     agency, created = registry.put_agency(svc.store, path.agency_id, body.name, svc.clock.now_ms())
     return ok(agency, 201 if created else 200)
 
@@ -50,7 +50,7 @@ def put_agency(path: schemas.AgencyPath, body: schemas.AgencyBody) -> Any:
 def put_creator(path: schemas.CreatorPath, body: schemas.CreatorBody) -> Any:
     """Create or update a creator (博主). On create the answer holds `api_key`, shown once."""
     require(ADMIN)
-    svc = services()
+    svc = context()
     creator, api_key = registry.put_creator(
         svc.store, path.creator_id, body.name, body.agency_id, svc.clock.now_ms()
     )
@@ -68,7 +68,7 @@ def put_creator(path: schemas.CreatorPath, body: schemas.CreatorBody) -> Any:
 def rotate_api_key(path: schemas.CreatorPath) -> Any:
     """Rotate a creator's API key: the old one stops working at once."""
     require(ADMIN)
-    return ok({"api_key": registry.rotate_api_key(services().store, path.creator_id)})
+    return ok({"api_key": registry.rotate_api_key(context().store, path.creator_id)})
 
 
 @bp.put(
@@ -86,7 +86,7 @@ def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -
     """Create or update a storefront. On create the answer holds `signing_secret`
     (`whsec_…`), the key its order callbacks are signed with, shown once."""
     require(ADMIN)
-    svc = services()
+    svc = context()
     storefront, secret = registry.put_storefront(
         svc.store,
         path.storefront_id,
@@ -111,7 +111,7 @@ def put_product(path: schemas.ProductPath, body: schemas.ProductBody) -> Any:
     """Create or update a product (商品库). Its URLs must be on its storefront's hosts;
     a change (deactivation included) reaches its links' next click."""
     require(ADMIN)
-    svc = services()
+    svc = context()
     product, created = registry.put_product(
         svc.store, path.product_id, body.model_dump(), svc.clock.now_ms()
     )
@@ -128,7 +128,7 @@ def list_products(query: schemas.ProductQuery) -> Any:
     """The product library, filterable by storefront and active flag, sortable by sales."""
     require(ADMIN, CREATOR)
     items = registry.list_products(
-        services().store, storefront_id=query.storefront_id, active=query.active, sort=query.sort
+        context().store, storefront_id=query.storefront_id, active=query.active, sort=query.sort
     )
     return ok({"products": items})
 
@@ -142,5 +142,5 @@ def list_products(query: schemas.ProductQuery) -> Any:
 def list_programs() -> Any:
     """The programs in force, per channel."""
     require(ADMIN, CREATOR)
-    programs = services().settings.programs
+    programs = context().settings.programs
     return ok({"programs": [programs[c].to_json() for c in sorted(programs)]})

@@ -11,7 +11,7 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import orders
-from ..app import services
+from ..extension import context
 from . import ok, schemas
 from .auth import ADMIN, BEARER, require
 
@@ -44,7 +44,7 @@ def held_entry(order: dict[str, Any]) -> dict[str, Any]:
 def list_held(query: schemas.ReviewQuery) -> Any:
     """Orders held for review, oldest first: they settle only once released."""
     require(ADMIN)
-    return ok({"orders": [held_entry(o) for o in orders.held_orders(services().store)]})
+    return ok({"orders": [held_entry(o) for o in orders.held_orders(context().store)]})
 
 
 @bp.post(
@@ -57,7 +57,7 @@ def release(path: schemas.OrderPath) -> Any:
     """Release a held order: it settles now if confirmed (in the first open period
     not before its own), else when it is. 409 unless held."""
     require(ADMIN)
-    return ok(orders.review(services(), path.storefront_id, path.order_id, orders.RELEASE))
+    return ok(orders.review(context(), path.storefront_id, path.order_id, orders.RELEASE))
 
 
 @bp.post(
@@ -70,4 +70,4 @@ def reject(path: schemas.OrderPath) -> Any:
     """Reject a held order: it earns nothing, leaves its link's figures and never
     settles. 409 unless held."""
     require(ADMIN)
-    return ok(orders.review(services(), path.storefront_id, path.order_id, orders.REJECT))
+    return ok(orders.review(context(), path.storefront_id, path.order_id, orders.REJECT))

@@ -8,7 +8,7 @@ from flask import Response, current_app, jsonify, redirect
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import metrics
-from ..app import services
+from ..extension import context
 from ..store import UNAVAILABLE_ERRORS
 from . import schemas
 
@@ -26,7 +26,7 @@ def healthz() -> Any:
 def readyz() -> Any:
     """Readiness: the store answers a PING."""
     try:
-        services().store.ping()
+        context().store.ping()
     except UNAVAILABLE_ERRORS:
         response = jsonify({"status": "unavailable", "store": "unreachable"})
         response.headers["Retry-After"] = "5"

@@ -8,8 +8,8 @@ from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import registry, settlement
-from ..app import services
 from ..errors import Forbidden
+from ..extension import context
 from ..periods import period_of
 from . import ok, schemas
 from .auth import ADMIN, BEARER, CREATOR, require
@@ -22,7 +22,7 @@ ERRORS: dict[Any, Any] = {
 
 
 def _period(text: str) -> Any:
-    svc = services()
+    svc = context()
     return settlement.parse_period(text, svc.clock.now(), svc.settings.timezone)
 
 
@@ -37,7 +37,7 @@ def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> An
 
     `?format=csv` answers CSV with a header row and a labelled totals row."""
     require(ADMIN)
-    doc = settlement.statement(services(), _period(path.period))
+    doc = settlement.statement(context(), _period(path.period))
     if query.format == "csv":
         return Response(
             settlement.to_csv(doc),
@@ -58,7 +58,7 @@ def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> An
 def close_period(path: schemas.PeriodPath) -> Any:
     """Close an ended period: its statement is frozen from now on."""
     require(ADMIN)
-    return ok(settlement.close(services(), _period(path.period)))
+    return ok(settlement.close(context(), _period(path.period)))
 
 
 @bp.put(
@@ -73,7 +73,7 @@ def put_ad_spend(path: schemas.AdSpendPath, body: schemas.AdSpendBody) -> Any:
     It offsets the platform share of the account's lines."""
     require(ADMIN)
     return ok(
-        settlement.put_ad_spend(services(), _period(path.period), path.account_id, body.amount)
+        settlement.put_ad_spend(context(), _period(path.period), path.account_id, body.amount)
     )
 
 
@@ -88,7 +88,7 @@ def creator_earnings(path: schemas.CreatorPath, query: schemas.EarningsQuery) ->
     principal = require(ADMIN, CREATOR)
     if not principal.is_admin and principal.creator_id != path.creator_id:
         raise Forbidden("a creator sees only its own earnings")
-    svc = services()
+    svc = context()
     registry.get_creator(svc.store, path.creator_id)
     now = svc.clock.now()
     period = _period(query.period) if query.period else period_of(now, svc.settings.timezone)

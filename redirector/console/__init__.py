@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..app import Services
+from ..extension import context_of
 from .auth import session_secret
 
 SESSION_COOKIE = "rd_console"
@@ -24,7 +24,7 @@ SESSION_COOKIE = "rd_console"
 def init_app(app: Flask) -> None:
     from . import admin, creator, public, review, views  # noqa: F401  (routes register on views.bp)
 
-    svc: Services = app.extensions["redirector"]
+    svc = context_of(app)
     if not app.config.get("SECRET_KEY"):
         # The newest signing key signs sessions; the older ones still verify them.
         app.config["SECRET_KEY"] = session_secret(svc.settings.secret_keys[0])

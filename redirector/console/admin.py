@@ -22,7 +22,7 @@ from flask import Response, flash, g, redirect, request, url_for
 
 from .. import keys, links, orders, registry, settlement
 from ..api import schemas
-from ..app import services
+from ..extension import context
 from ..periods import has_ended, period_of
 from . import figures, i18n
 from .auth import ADMIN, requires
@@ -39,19 +39,19 @@ def _t(key: str, **values: Any) -> str:
 
 
 def _period(text: str) -> Any:
-    svc = services()
+    svc = context()
     return settlement.parse_period(text, svc.clock.now(), svc.settings.timezone)
 
 
 def _current_period() -> Any:
-    svc = services()
+    svc = context()
     return period_of(svc.clock.now(), svc.settings.timezone)
 
 
 @bp.get("/console/admin")
 @requires(ADMIN)
 def dashboard() -> Any:
-    svc = services()
+    svc = context()
     store, tz = svc.store, svc.settings.timezone
     days = request.args.get("days", type=int)
     days = days if days in DAY_CHOICES else 30
@@ -165,7 +165,7 @@ def statements() -> Any:
 @bp.get("/console/admin/statements/<period>")
 @requires(ADMIN)
 def statement(period: str) -> Any:
-    svc = services()
+    svc = context()
     parsed = _period(period)
     doc = settlement.statement(svc, parsed)
     ended = has_ended(parsed, svc.clock.now(), svc.settings.timezone)
@@ -184,7 +184,7 @@ def statement(period: str) -> Any:
 @requires(ADMIN)
 def statement_csv(period: str) -> Any:
     """The statement's CSV, the same document as ``?format=csv`` of the API."""
-    doc = settlement.statement(services(), _period(period))
+    doc = settlement.statement(context(), _period(period))
     return Response(
         settlement.to_csv(doc),
         content_type="text/csv; charset=utf-8",
@@ -195,7 +195,7 @@ def statement_csv(period: str) -> Any:
 @bp.post("/console/admin/statements/<period>/close")
 @requires(ADMIN)
 def close_statement(period: str) -> Any:
-    doc = settlement.close(services(), _period(period))
+    doc = settlement.close(context(), _period(period))
     flash(_t("statement.closed_now", period=doc["period"]), "info")
     return redirect(url_for("console.statement", period=doc["period"]))
 
@@ -210,7 +210,7 @@ def order_list() -> Any:
     order_id = request.args.get("order_id", "").strip()
     if storefront_id and order_id:
         return redirect(url_for("console.order", storefront_id=storefront_id, order_id=order_id))
-    store = services().store
+    store = context().store
     refs = store.zrevrange(keys.orders(), 0, RECENT_ORDERS - 1)
     recent = [orders.get_order(store, *ref.split(":", 1)) for ref in refs]
     return page(
@@ -226,7 +226,7 @@ def order_list() -> Any:
 @requires(ADMIN)
 def order(storefront_id: str, order_id: str) -> Any:
     path = schemas.OrderPath.model_validate({"storefront_id": storefront_id, "order_id": order_id})
-    record = orders.get_order(services().store, path.storefront_id, path.order_id)
+    record = orders.get_order(context().store, path.storefront_id, path.order_id)
     return page("order.html", order=record)
 
 
@@ -236,7 +236,7 @@ def order(storefront_id: str, order_id: str) -> Any:
 @bp.get("/console/admin/creators")
 @requires(ADMIN)
 def creators() -> Any:
-    store = services().store
+    store = context().store
     people = registry.list_creators(store)
     every_link = all_links()
     stats = figures.stats_by(every_link, "creator_id", [c["id"] for c in people])
@@ -260,7 +260,7 @@ def creators() -> Any:
 @bp.get("/console/admin/links")
 @requires(ADMIN)
 def link_list() -> Any:
-    store = services().store
+    store = context().store
     creator_id = request.args.get("creator_id") or None
     offset = max(0, request.args.get("offset", 0, type=int))
     if creator_id is not None:

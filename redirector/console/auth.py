@@ -22,7 +22,7 @@ from typing import Any
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from .. import keys, registry
-from ..app import services
+from ..extension import context
 
 ADMIN = "admin"
 CREATOR = "creator"
@@ -72,12 +72,12 @@ def _creator_material(key_hash: str) -> str:
 
 def _creator_key_hash(creator_id: str) -> str | None:
     """The hash of the creator's API key in force (the registry keeps only that)."""
-    return services().store.hget(keys.creator(creator_id), "api_key_hash")
+    return context().store.hget(keys.creator(creator_id), "api_key_hash")
 
 
 def sign_in(credential: str) -> Viewer | None:
     """Check a credential as the API does; on success start a fresh session."""
-    svc = services()
+    svc = context()
     credential = credential.strip()
     if not credential:
         return None
@@ -112,7 +112,7 @@ def current_viewer() -> Viewer | None:
     if time.time() - since > MAX_SESSION_AGE:
         return None
     if role == ADMIN:
-        material = _admin_material(services().settings.admin_token)
+        material = _admin_material(context().settings.admin_token)
         viewer = Viewer(ADMIN)
     elif role == CREATOR and isinstance(session.get("creator_id"), str):
         key_hash = _creator_key_hash(session["creator_id"])

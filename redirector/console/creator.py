@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from .. import links, registry, settlement
 from ..api import schemas
 from ..api.links import known_link_id
-from ..app import services
 from ..errors import RedirectorError
+from ..extension import context
 from ..periods import period_of
 from . import figures, i18n
 from .auth import CREATOR, requires
@@ -37,7 +37,7 @@ def _me() -> str:
 @bp.get("/console/me")
 @requires(CREATOR)
 def my_links() -> Any:
-    svc = services()
+    svc = context()
     store, tz = svc.store, svc.settings.timezone
     mine = [link_with_url(x) for x in all_links(_me())]
     products = registry.list_products(store, active=True, sort="title")
@@ -70,7 +70,7 @@ def my_links() -> Any:
 @bp.post("/console/me/links")
 @requires(CREATOR)
 def make_link() -> Any:
-    svc = services()
+    svc = context()
     raw = {
         name: value.strip()
         for name in ("product_id", "channel", "post_id", "placement")
@@ -104,7 +104,7 @@ def make_link() -> Any:
 @bp.post("/console/me/links/<link_id>/disable")
 @requires(CREATOR)
 def disable_link(link_id: str) -> Any:
-    svc = services()
+    svc = context()
     links.disable_link(
         svc.store, known_link_id(link_id), creator_id=_me(), now_ms=svc.clock.now_ms()
     )
@@ -115,7 +115,7 @@ def disable_link(link_id: str) -> Any:
 @bp.get("/console/me/earnings")
 @requires(CREATOR)
 def my_earnings() -> Any:
-    svc = services()
+    svc = context()
     now, tz = svc.clock.now(), svc.settings.timezone
     current = period_of(now, tz)
     text = request.args.get("period")

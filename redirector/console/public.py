@@ -17,8 +17,8 @@ from flask import g, request
 
 from .. import leaderboard, links, registry
 from ..api import schemas
-from ..app import services
 from ..errors import NotFound
+from ..extension import context
 from ..periods import period_of
 from ..settlement import parse_period
 from . import figures, i18n
@@ -29,7 +29,7 @@ TOP_IN_CHART = 10
 
 @bp.get("/s/<creator_id>")
 def showcase(creator_id: str) -> Any:
-    store = services().store
+    store = context().store
     if not registry.SLUG.match(creator_id):
         raise NotFound(f"creator {creator_id!r} not found")
     creator = registry.get_creator(store, creator_id)
@@ -50,7 +50,7 @@ def showcase(creator_id: str) -> Any:
 
 @bp.get("/leaderboard")
 def leaderboard_page() -> Any:
-    svc = services()
+    svc = context()
     tz = svc.settings.timezone
     now = svc.clock.now()
     query = schemas.LeaderboardQuery.model_validate(

@@ -15,8 +15,8 @@ from flask import flash, g, redirect, url_for
 
 from .. import orders
 from ..api import schemas
-from ..app import services
 from ..errors import Conflict
+from ..extension import context
 from . import i18n
 from .auth import ADMIN, requires
 from .views import bp, page
@@ -64,14 +64,14 @@ def _words() -> dict[str, Any]:
 @bp.get("/console/admin/held-orders")
 @requires(ADMIN)
 def held_orders() -> Any:
-    return page("held_orders.html", held=orders.held_orders(services().store))
+    return page("held_orders.html", held=orders.held_orders(context().store))
 
 
 def _decide(storefront_id: str, order_id: str, action: str) -> Any:
     path = schemas.OrderPath.model_validate({"storefront_id": storefront_id, "order_id": order_id})
     name = f"{path.storefront_id}:{path.order_id}"
     try:
-        orders.review(services(), path.storefront_id, path.order_id, action)
+        orders.review(context(), path.storefront_id, path.order_id, action)
     except Conflict as exc:
         flash(str(exc), "error")
     else:

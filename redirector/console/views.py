@@ -34,9 +34,9 @@ from werkzeug.exceptions import HTTPException
 from .. import links
 from ..api import ratelimit
 from ..api.links import with_token
-from ..app import services
 from ..config import Settings
 from ..errors import RedirectorError
+from ..extension import context
 from ..store import UNAVAILABLE_ERRORS
 from . import auth, formatting, i18n
 
@@ -98,7 +98,7 @@ def link_with_url(link: dict[str, Any]) -> dict[str, Any]:
 
 def all_links(creator_id: str | None = None, page_size: int = 1000) -> list[dict[str, Any]]:
     """Every link (of one creator, or all), newest first, page by page."""
-    store = services().store
+    store = context().store
     out: list[dict[str, Any]] = []
     while True:
         batch = links.list_links(store, creator_id=creator_id, offset=len(out), limit=page_size)
@@ -122,7 +122,7 @@ def _before() -> None:
 def _headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if served_over_https(services().settings):
+    if served_over_https(context().settings):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
@@ -133,7 +133,7 @@ def _headers(response: Response) -> Response:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    svc = services()
+    svc = context()
     lang = g.get("lang", i18n.DEFAULT)
     currency = svc.settings.currency
     tz = svc.settings.timezone
