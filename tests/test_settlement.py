@@ -825,14 +825,17 @@ def test_reconcile_agrees_after_a_month_and_reports_a_corrupted_figure(
     not real_redis_url(), reason="the command builds its own store: needs REDIS_URL"
 )
 def test_the_reconcile_command_exits_1_on_a_difference(
-    api: Api, store: Any, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    api: Api,
+    store: Any,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    runner: CliRunner,
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     market = Market(api, store)
     market.sell("o-1", "bob", "weibo", "cup", 10_000, datetime(2026, 11, 3, tzinfo=TZ))
     market.event("o-1", "confirmed", datetime(2026, 11, 4, tzinfo=TZ))
-    runner = CliRunner()
 
     agreed = runner.invoke(redirector.cli.main, ["reconcile", NOV])
     assert agreed.exit_code == 0, agreed.output
