@@ -10,7 +10,8 @@ from .. import leaderboard, links
 from ..extension import context
 from ..periods import period_of
 from ..settlement import parse_period
-from . import ok, schemas
+from . import schemas
+from .responses import ok
 
 bp = APIBlueprint("leaderboard", __name__, url_prefix="/api/v1")
 tag = Tag(name="leaderboard")

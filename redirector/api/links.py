@@ -11,8 +11,9 @@ from flask_openapi3 import APIBlueprint, Tag
 from .. import links
 from ..errors import Forbidden, NotFound
 from ..extension import context
-from . import ok, schemas
+from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, Principal, require
+from .responses import ok
 
 bp = APIBlueprint("links", __name__, url_prefix="/api/v1")
 tag = Tag(name="links")

@@ -11,8 +11,9 @@ from .. import registry, settlement
 from ..errors import Forbidden
 from ..extension import context
 from ..periods import period_of
-from . import ok, schemas
+from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, require
+from .responses import ok
 
 bp = APIBlueprint("settlement", __name__, url_prefix="/api/v1")
 tag = Tag(name="settlement")
