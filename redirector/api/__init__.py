@@ -24,60 +24,64 @@ from .responses import bad_json, error_response
 __all__ = ["init_app"]
 
 
+BLUEPRINTS = (registry, orders, settlement, links, service, leaderboard, review)
+
+
 def init_app(app: Flask) -> None:
     ratelimit.init_app(app, context_of(app).settings)
-    app.register_api(registry.bp)  # type: ignore[attr-defined]
-    app.register_api(orders.bp)  # type: ignore[attr-defined]
-    app.register_api(settlement.bp)  # type: ignore[attr-defined]
-    app.register_api(links.bp)  # type: ignore[attr-defined]
-    app.register_api(service.bp)  # type: ignore[attr-defined]
-    app.register_api(leaderboard.bp)  # type: ignore[attr-defined]
-    app.register_api(review.bp)  # type: ignore[attr-defined]
-
-    @app.errorhandler(RedirectorError)
-    def _domain_error(error: RedirectorError) -> tuple[Response, int]:
-        return error_response(error)
-
-    def _store_down(error: Exception) -> tuple[Response, int]:
-        return error_response(StoreUnavailable("the store is unreachable; retry shortly"))
-
+    for area in BLUEPRINTS:
+        app.register_api(area.bp)  # type: ignore[attr-defined]
+    app.register_error_handler(RedirectorError, _domain_error)
     for exc_class in UNAVAILABLE_ERRORS:
         app.register_error_handler(exc_class, _store_down)
+    app.register_error_handler(RateLimitExceeded, _too_many)
+    app.register_error_handler(HTTPException, _http_error)
+    app.before_request(_start_timer)
+    app.before_request(_json_string_body)
+    app.after_request(_observe)
 
-    @app.errorhandler(RateLimitExceeded)
-    def _too_many(error: RateLimitExceeded) -> Any:
-        seconds = ratelimit.retry_after()
-        message = ratelimit.too_many_message(seconds)
-        body = {"error": {"code": "too_many_requests", "message": message}}
-        return ratelimit.with_retry_after(jsonify(body), seconds), 429
 
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Any:
-        if request.path.startswith("/api/"):
-            code = (error.name or "error").lower().replace(" ", "_")
-            return jsonify({"error": {"code": code, "message": error.description}}), error.code
-        return error
+def _domain_error(error: RedirectorError) -> tuple[Response, int]:
+    return error_response(error)
 
-    @app.before_request
-    def _start_timer() -> None:
-        g.started = time.perf_counter()
 
-    @app.before_request
-    def _json_string_body() -> None:
-        # flask-openapi3 parses a JSON string body as JSON a second time, so a
-        # double-encoded body would pass for an object: a body must be an object.
-        # Order callbacks are exempt: their signature is checked before the body.
-        if (
-            request.path.startswith("/api/")
-            and request.endpoint != "orders.order_event"
-            and isinstance(request.get_json(silent=True), str)
-        ):
-            raise bad_json("the body must be a JSON object")
+def _store_down(error: Exception) -> tuple[Response, int]:
+    return error_response(StoreUnavailable("the store is unreachable; retry shortly"))
 
-    @app.after_request
-    def _observe(response: Response) -> Response:
-        started = g.get("started")
-        if started is not None:
-            route = request.url_rule.rule if request.url_rule else "unmatched"
-            metrics.REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
-        return response
+
+def _too_many(error: RateLimitExceeded) -> Any:
+    seconds = ratelimit.retry_after()
+    message = ratelimit.too_many_message(seconds)
+    body = {"error": {"code": "too_many_requests", "message": message}}
+    return ratelimit.with_retry_after(jsonify(body), seconds), 429
+
+
+def _http_error(error: HTTPException) -> Any:
+    if request.path.startswith("/api/"):
+        code = (error.name or "error").lower().replace(" ", "_")
+        return jsonify({"error": {"code": code, "message": error.description}}), error.code
+    return error
+
+
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def _json_string_body() -> None:
+    # flask-openapi3 parses a JSON string body as JSON a second time, so a
+    # double-encoded body would pass for an object: a body must be an object.
+    # Order callbacks are exempt: their signature is checked before the body.
+    if (
+        request.path.startswith("/api/")
+        and request.endpoint != "orders.order_event"
+        and isinstance(request.get_json(silent=True), str)
+    ):
+        raise bad_json("the body must be a JSON object")
+
+
+def _observe(response: Response) -> Response:
+    started = g.get("started")
+    if started is not None:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+    return response

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import flash, g, redirect, request, url_for
 from pydantic import ValidationError
 
-from .. import links, registry, settlement
+from .. import earnings, links, registry
 from ..api import schemas
 from ..errors import RedirectorError
 from ..extension import context
@@ -112,18 +112,14 @@ def disable_link(link_id: str) -> Any:
 @requires(CREATOR)
 def my_earnings() -> Any:
     svc = context()
-    now, tz = svc.clock.now(), svc.settings.timezone
-    current = period_of(now, tz)
-    text = request.args.get("period")
-    period = settlement.parse_period(text, now, tz) if text else current
-    earnings = settlement.creator_earnings(settlement.statement(svc, period), _me())
+    current = period_of(svc.clock.now(), svc.settings.timezone)
+    mine = earnings.earnings_seen_by(svc, _me(), _me(), request.args.get("period"))
     history = [
-        settlement.creator_earnings(settlement.statement(svc, p), _me())
-        for p in figures.recent_periods(current, PERIODS_SHOWN)
+        earnings.earnings(svc, _me(), p) for p in figures.recent_periods(current, PERIODS_SHOWN)
     ][::-1]
     return page(
         "my_earnings.html",
-        earnings=earnings,
+        earnings=mine,
         history=history,
         periods=[str(p) for p in figures.recent_periods(current, 12)][::-1],
     )
