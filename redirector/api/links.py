@@ -45,7 +45,7 @@ def create_link(body: schemas.LinkBody) -> Any:
     svc = context()
     link_id = links.make_link(
         svc.store,
-        principal.creator_id,
+        _owner(principal),
         body.new_link(),
         channels=list(svc.settings.programs),
         now_ms=svc.clock.now_ms(),
