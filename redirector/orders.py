@@ -792,3 +792,15 @@ def parse_time(value: str, field_name: str = "occurred_at") -> int:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidField.one(field_name, "must carry a time-zone offset, e.g. +08:00")
     return round(moment.astimezone(UTC).timestamp() * 1000)
+
+
+# An order id as a storefront names it (the pattern the API validates with):
+# ':' allowed ("T1:history" and "T1" are two orders), so an order reference
+# ``<storefront>:<order>`` splits at its first ':' only.
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
+def recent_orders(r: StoreClient, count: int) -> list[dict[str, Any]]:
+    """The ``count`` orders that arrived last, newest first."""
+    refs = r.zrevrange(keys.orders(), 0, count - 1)
+    return [get_order(r, *ref.split(":", 1)) for ref in refs]

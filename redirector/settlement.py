@@ -482,3 +482,9 @@ def reconcile(svc: Any, period: Period) -> list[Difference]:
             )
         )
     return differences
+
+
+def period_asked(text: str | None, now: datetime, tz: ZoneInfo) -> Period:
+    """The period a reader asked for (as ``parse_period`` allows), or the current
+    one when none was asked for."""
+    return parse_period(text, now, tz) if text else period_of(now, tz)
