@@ -81,7 +81,7 @@ def drain(soak: Soak, callbacks: list[threading.Thread]) -> None:
 
 
 def parse_args(description: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=description)
     parser.add_argument("--minutes", type=float, default=3.0, help="load time (default 3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
