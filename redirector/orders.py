@@ -1,6 +1,6 @@
 """Orders: storefront events applied exactly once, through the order lifecycle.
 
-Lifecycle (SPEC, Orders): ``paid`` → ``confirmed`` → ``refunded`` (partial
+Lifecycle (docs/domain.md, Orders): ``paid`` → ``confirmed`` → ``refunded`` (partial
 refunds repeat; ``refunded_amount`` is cumulative, never above ``amount``, never
 going down), and ``paid`` → ``cancelled``. The same status with the same data is
 a no-op; any other move is 409 naming both states.

@@ -6,7 +6,7 @@ so a statement reads one hash per period and costs the number of its lines,
 never the number of orders. ``reconcile`` recomputes a period from the order
 records to prove the aggregates right.
 
-Rules (SPEC, Settlement):
+Rules (docs/domain.md, Settlement):
 - an attributed order settles in the period holding ``confirmed_at +
   holding_days`` (in the configured zone); if that period is already closed, in
   the earliest open one after it;
