@@ -167,7 +167,19 @@ def verify(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
+    msg_id, timestamp, signature_header = _signed_headers(headers)
+    _check_fresh(timestamp, now, tolerance)
+    if not secrets:
+        raise BadSignature("no signing secret is configured for this sender")
+    expected = [_digest(secret_key(s), msg_id, timestamp, body) for s in secrets]
+    if not any(_matches(entry, expected) for entry in signature_header.split()):
+        raise BadSignature("no v1 signature in webhook-signature matches an accepted secret")
+    return msg_id
 
+
+def _signed_headers(headers: Mapping[str, str] | HeaderSource) -> tuple[str, int, str]:
+    """(webhook-id, timestamp, webhook-signature), or MissingHeaders naming every
+    header that is absent or malformed."""
     msg_id = _header(headers, HEADER_ID)
     raw_timestamp = _header(headers, HEADER_TIMESTAMP)
     signature_header = _header(headers, HEADER_SIGNATURE)
@@ -191,7 +203,11 @@ def verify(
         raise MissingHeaders("invalid webhook headers: " + "; ".join(problems), bad)
     # The checks above guarantee these; the asserts narrow the types for mypy.
     assert msg_id and signature_header and timestamp is not None
+    return msg_id, timestamp, signature_header
 
+
+def _check_fresh(timestamp: int, now: datetime, tolerance: int) -> None:
+    """StaleTimestamp unless ``timestamp`` is within ``tolerance`` s of ``now``, either way."""
     skew = timestamp - math.floor(now.timestamp())
     if skew < -tolerance:
         raise StaleTimestamp(
@@ -206,21 +222,16 @@ def verify(
             skew,
         )
 
-    if not secrets:
-        raise BadSignature("no signing secret is configured for this sender")
-    expected = [_digest(secret_key(s), msg_id, timestamp, body) for s in secrets]
 
-    for entry in signature_header.split():
-        version, sep, encoded = entry.partition(",")
-        # Unknown versions are skipped so senders can add future schemes alongside v1.
-        if not sep or version != "v1":
-            continue
-        try:
-            candidate = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        # compare_digest keeps the comparison time independent of where bytes differ.
-        if any(hmac.compare_digest(candidate, digest) for digest in expected):
-            return msg_id
-
-    raise BadSignature("no v1 signature in webhook-signature matches an accepted secret")
+def _matches(entry: str, expected: Sequence[bytes]) -> bool:
+    """Whether one ``v1,<base64>`` entry of webhook-signature matches an expected digest."""
+    version, sep, encoded = entry.partition(",")
+    # Unknown versions are skipped so senders can add future schemes alongside v1.
+    if not sep or version != "v1":
+        return False
+    try:
+        candidate = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    # compare_digest keeps the comparison time independent of where bytes differ.
+    return any(hmac.compare_digest(candidate, digest) for digest in expected)
