@@ -21,6 +21,7 @@ from contextlib import suppress
 from typing import Any
 
 from . import registry, settlement
+from .context import Context
 from .errors import NotFound
 from .periods import Period
 
@@ -53,13 +54,13 @@ def leaderboard(
     ]
 
 
-def ranking(svc: Any, period: Period, channel: str | None, limit: int) -> dict[str, Any]:
+def ranking(ctx: Context, period: Period, channel: str | None, limit: int) -> dict[str, Any]:
     """The leaderboard document of a period (the API's answer and the page's data)."""
-    doc = settlement.statement(svc, period)
+    doc = settlement.statement(ctx, period)
     entries = leaderboard(doc, channel=channel, limit=limit)
     for entry in entries:
         with suppress(NotFound):  # else the id stands for the name
-            entry["name"] = registry.get_creator(svc.store, entry["creator_id"])["name"]
+            entry["name"] = registry.get_creator(ctx.store, entry["creator_id"])["name"]
     return {
         "period": doc["period"],
         "status": doc["status"],
