@@ -28,8 +28,8 @@ import pytest
 from click.testing import CliRunner
 
 import redirector.cli
-from redirector import extension, keys, settlement
-from redirector.clock import MockClock
+from redirector import extension, keys, placement, settlement
+from redirector.clock import MockClock, ms_from_datetime
 from redirector.config import PROGRAMS
 from redirector.orders import writes
 from redirector.periods import Period
@@ -956,12 +956,12 @@ def test_a_period_closed_between_an_events_read_and_its_write_never_takes_the_ev
     closing, lines_at_close, *again = closings
     assert closing.status_code == 200, closing.get_json()
     assert closing.get_json()["totals"]["orders"] == 0
-    assert again == ["read again"]  # planned once more, on the order as it was then
     assert api.ok("GET", "/api/v1/orders/taobao/o-1")["settled_period"] == DEC
-    assert api.call("GET", f"/api/v1/settlements/{NOV}").get_data() == closing.get_data()
     assert store.hgetall(keys.period_lines(NOV)) == lines_at_close
+    assert api.call("GET", f"/api/v1/settlements/{NOV}").get_data() == closing.get_data()
     december = line_of(market.statement(DEC), "bob", "weibo")
     assert (december["orders"], december["gmv"], december["commission"]) == (1, 10_000, 2_000)
+    assert again == ["read again"]  # planned once more, seeing November closed
 
 
 # -- statements worked by hand -------------------------------------------------------------
@@ -1164,3 +1164,26 @@ def test_the_statement_builder_alone_worked_by_hand() -> None:
             },
         ],
     }
+
+
+def test_where_an_order_settles_and_a_refund_lands_worked_by_hand() -> None:
+    def ms(*when: int) -> int:
+        return ms_from_datetime(datetime(*when, tzinfo=TZ))
+
+    settles, lands = placement.settlement_period, placement.refund_landing
+    nov, dec, jan = Period(2026, 11), Period(2026, 12), Period(2027, 1)
+    # December's first local instant is December; the millisecond before it is not.
+    assert settles(ms(2026, 12, 1), 0, TZ, set()) == dec
+    assert settles(ms(2026, 12, 1) - 1, 0, TZ, set()) == nov
+    # Holding days are local calendar days: 21 November + 10 is 1 December.
+    assert settles(ms(2026, 11, 21, 0, 1), 10, TZ, set()) == dec
+    assert settles(ms(2026, 11, 20, 23, 59), 10, TZ, set()) == nov
+    # A closed period passes the order on to the first open one after it.
+    assert settles(ms(2026, 11, 10), 0, TZ, {NOV, DEC}) == jan
+    # A refund moves the order's own line while its period is open, whatever its date.
+    assert lands(ms(2027, 1, 5), nov, TZ, {DEC}) == placement.Landing(nov, adjustment=False)
+    # Closed: an adjustment, not before the refund's period...
+    assert lands(ms(2026, 12, 28), nov, TZ, {NOV}) == placement.Landing(dec, adjustment=True)
+    assert lands(ms(2026, 12, 28), nov, TZ, {NOV, DEC}) == placement.Landing(jan, adjustment=True)
+    # ...nor before the order's own: a refund dated October lands after November.
+    assert lands(ms(2026, 10, 15), nov, TZ, {NOV}) == placement.Landing(dec, adjustment=True)

@@ -9,11 +9,13 @@ for review, and written through the one write path (``writes.write``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import attribution, fraud, keys, webhooks
 from ..context import Context
 from ..errors import Conflict, InvalidField, NotFound
+from ..programs import Program
 from ..store import StoreClient
 from .documents import event_response, order_document
 from .lifecycle import ADMIN_STATUSES, REVIEWED, plan
@@ -137,7 +139,9 @@ def _credit_and_hold(
     return credit, hold
 
 
-def _credit_for(r: StoreClient, found: attribution.Attribution, programs: Any) -> Credit | None:
+def _credit_for(
+    r: StoreClient, found: attribution.Attribution, programs: Mapping[str, Program]
+) -> Credit | None:
     link = r.hgetall(keys.link(found.link_id))
     if not link:
         return None
