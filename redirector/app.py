@@ -10,7 +10,8 @@ from flask_openapi3 import Info, OpenAPI
 
 from . import api, console, extension
 from . import store as store_module
-from .api import schemas, validation_error
+from .api import schemas
+from .api.responses import validation_error
 from .clock import Clock, MockClock
 from .config import Settings
 from .context import Context

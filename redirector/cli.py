@@ -15,9 +15,11 @@ from typing import Any
 
 import click
 
-from . import config
+from . import config, settlement
 from .config import Settings
 from .errors import ConfigError
+from .extension import context
+from .periods import Period
 
 log = logging.getLogger("redirector")
 
@@ -127,10 +129,7 @@ def serve(host: str, port: int) -> None:
 def reconcile(period: str) -> None:
     """Recompute PERIOD (YYYY-MM) from the order records and report any
     difference from the stored aggregates (exit 1 if there is one)."""
-    from . import settlement
-    from .app import create_app
-    from .extension import context
-    from .periods import Period
+    from .app import create_app  # lazy, as in run_gunicorn: see redirector/__init__.py
 
     try:
         settings = Settings.from_env()

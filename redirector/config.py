@@ -108,121 +108,172 @@ class Settings:
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, generate_missing: bool = True
     ) -> Settings:
-        """Read and check every setting. ``generate_missing`` makes the admin token
-        (and, on the embedded store, the signing keys) when they are unset."""
+        """Read and check every setting, in this order, each by a parser of its
+        own. ``generate_missing`` makes the admin token (and, on the embedded
+        store, the signing keys) when they are unset."""
         env = os.environ if env is None else env
-        redis_url = _url(env, REDIS_URL, ("redis", "rediss", "unix"))
-        cluster_url = _url(env, REDIS_CLUSTER_URL, ("redis", "rediss"))
-        if redis_url and cluster_url:
-            raise ConfigError(f"{REDIS_URL} and {REDIS_CLUSTER_URL} are both set: choose one")
+        redis_url, cluster_url = _store_urls(env)
         embedded = not (redis_url or cluster_url)
-
-        admin_token = env.get(ADMIN_TOKEN, "").strip()
-        if admin_token and len(admin_token) < MIN_SECRET_KEY_LENGTH:
-            raise ConfigError(f"{ADMIN_TOKEN} is too short: use {MIN_SECRET_KEY_LENGTH}+ chars")
-        if not admin_token and generate_missing:
-            admin_token = secrets.token_urlsafe(24)
-
-        keys = tuple(k.strip() for k in env.get(SECRET_KEYS, "").split(",") if k.strip())
-        for key in keys:
-            if len(key) < MIN_SECRET_KEY_LENGTH:
-                raise ConfigError(
-                    f"{SECRET_KEYS} holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters"
-                )
-        if not keys:
-            if not embedded:
-                raise ConfigError(
-                    f"{SECRET_KEYS} is required with Redis (link tokens must verify on every "
-                    "worker and survive restarts)"
-                )
-            if generate_missing:
-                keys = (secrets.token_urlsafe(32),)
-
-        public_url = env.get(PUBLIC_URL, "").strip().rstrip("/") or None
-        if public_url:
-            parts = urlsplit(public_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"{PUBLIC_URL}={public_url!r} must be an http(s) URL")
-
-        tz_name = env.get(TIMEZONE, "Asia/Shanghai").strip()
-        try:
-            tz = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"{TIMEZONE}={tz_name!r} is not a known time zone") from exc
-
-        currency = env.get(CURRENCY, "CNY").strip()
-        if not re.fullmatch(r"[A-Z]{3}", currency):
-            raise ConfigError(f"{CURRENCY}={currency!r} must be an ISO 4217 code such as CNY")
-
-        clock = env.get(CLOCK, "real").strip().lower()
-        if clock not in ("real", "mock"):
-            raise ConfigError(f"{CLOCK}={clock!r} must be 'real' or 'mock'")
-
-        programs_path: Path | None
-        if env.get(PROGRAMS, "").strip():
-            programs_path = Path(env[PROGRAMS].strip())
-        else:
-            programs_path = SHIPPED_PROGRAMS if SHIPPED_PROGRAMS.is_file() else None
+        admin_token = _admin_token(env, generate_missing)
+        secret_keys = _secret_keys(env, embedded, generate_missing)
+        public_url = _public_url(env)
+        timezone = _timezone(env)
+        currency = _currency(env)
+        clock = _clock(env)
+        programs_path = _settings_file(env, PROGRAMS, SHIPPED_PROGRAMS)
         programs = load_programs(programs_path, PROGRAMS)
-
-        workers_text = env.get(WORKERS, "0").strip() or "0"
-        if not workers_text.isdigit() or int(workers_text) > 256:
-            raise ConfigError(f"{WORKERS}={workers_text!r} must be a whole number up to 256")
-
-        log_level = env.get(LOG_LEVEL, "info").strip().lower()
-        if log_level not in ("debug", "info", "warning", "error"):
-            raise ConfigError(f"{LOG_LEVEL}={log_level!r} must be debug, info, warning or error")
-
-        try:
-            trusted_proxies = parse_networks(env.get(TRUSTED_PROXIES, ""))
-        except ValueError as exc:
-            raise ConfigError(f"{TRUSTED_PROXIES}: {exc}") from None
-
-        auth_failure_limit = env.get(AUTH_FAILURE_LIMIT, "").strip() or DEFAULT_AUTH_FAILURE_LIMIT
-        if not _rate_limit(auth_failure_limit):
-            raise ConfigError(
-                f"{AUTH_FAILURE_LIMIT}={auth_failure_limit!r} must read like '20/minute'"
-            )
-
-        fraud_path: Path | None
-        if env.get(FRAUD, "").strip():
-            fraud_path = Path(env[FRAUD].strip())
-        else:
-            fraud_path = SHIPPED_FRAUD if SHIPPED_FRAUD.is_file() else None
+        workers = _workers(env)
+        log_level = _log_level(env)
+        trusted_proxies = _trusted_proxies(env)
+        auth_failure_limit = _auth_failure_limit(env)
+        fraud_path = _settings_file(env, FRAUD, SHIPPED_FRAUD)
         fraud = load_fraud_rules(fraud_path, FRAUD)
-
-        spool_text = env.get(SPOOL_DIR, "").strip()
-        spool_dir = Path(spool_text).expanduser().absolute() if spool_text else default_spool_dir()
-        if not embedded:  # only a Redis deployment spools
-            _check_writable_dir(spool_dir, SPOOL_DIR)
-
-        cache_text = env.get(LINK_CACHE_SECONDS, "").strip() or str(DEFAULT_LINK_CACHE_SECONDS)
-        if not cache_text.isdigit() or int(cache_text) > MAX_LINK_CACHE_SECONDS:
-            raise ConfigError(
-                f"{LINK_CACHE_SECONDS}={cache_text!r} must be a whole number of seconds "
-                f"up to {MAX_LINK_CACHE_SECONDS}"
-            )
-
+        spool_dir = _spool_dir(env, embedded)
+        link_cache_seconds = _link_cache_seconds(env)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
             admin_token=admin_token,
-            secret_keys=keys,
+            secret_keys=secret_keys,
             public_url=public_url,
-            timezone=tz,
+            timezone=timezone,
             currency=currency,
             clock=clock,
             programs=programs,
             programs_path=programs_path,
-            workers=int(workers_text),
+            workers=workers,
             log_level=log_level,
             spool_dir=spool_dir,
-            link_cache_seconds=int(cache_text),
+            link_cache_seconds=link_cache_seconds,
             trusted_proxies=trusted_proxies,
             auth_failure_limit=auth_failure_limit,
             fraud=fraud,
             fraud_path=fraud_path,
         )
+
+
+# -- one parser per setting: its default, its check, one line naming it ----------------
+
+
+def _store_urls(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(REDIS_URL, REDIS_CLUSTER_URL), at most one of them set."""
+    redis_url = _url(env, REDIS_URL, ("redis", "rediss", "unix"))
+    cluster_url = _url(env, REDIS_CLUSTER_URL, ("redis", "rediss"))
+    if redis_url and cluster_url:
+        raise ConfigError(f"{REDIS_URL} and {REDIS_CLUSTER_URL} are both set: choose one")
+    return redis_url, cluster_url
+
+
+def _admin_token(env: Mapping[str, str], generate_missing: bool) -> str:
+    admin_token = env.get(ADMIN_TOKEN, "").strip()
+    if admin_token and len(admin_token) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"{ADMIN_TOKEN} is too short: use {MIN_SECRET_KEY_LENGTH}+ chars")
+    if not admin_token and generate_missing:
+        admin_token = secrets.token_urlsafe(24)
+    return admin_token
+
+
+def _secret_keys(env: Mapping[str, str], embedded: bool, generate_missing: bool) -> tuple[str, ...]:
+    """The signing keys, newest first: required with Redis, made for the embedded store."""
+    keys = tuple(k.strip() for k in env.get(SECRET_KEYS, "").split(",") if k.strip())
+    for key in keys:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"{SECRET_KEYS} holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters"
+            )
+    if not keys:
+        if not embedded:
+            raise ConfigError(
+                f"{SECRET_KEYS} is required with Redis (link tokens must verify on every "
+                "worker and survive restarts)"
+            )
+        if generate_missing:
+            keys = (secrets.token_urlsafe(32),)
+    return keys
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    public_url = env.get(PUBLIC_URL, "").strip().rstrip("/") or None
+    if public_url:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{PUBLIC_URL}={public_url!r} must be an http(s) URL")
+    return public_url
+
+
+def _timezone(env: Mapping[str, str]) -> ZoneInfo:
+    tz_name = env.get(TIMEZONE, "Asia/Shanghai").strip()
+    try:
+        return ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{TIMEZONE}={tz_name!r} is not a known time zone") from exc
+
+
+def _currency(env: Mapping[str, str]) -> str:
+    currency = env.get(CURRENCY, "CNY").strip()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(f"{CURRENCY}={currency!r} must be an ISO 4217 code such as CNY")
+    return currency
+
+
+def _clock(env: Mapping[str, str]) -> str:
+    clock = env.get(CLOCK, "real").strip().lower()
+    if clock not in ("real", "mock"):
+        raise ConfigError(f"{CLOCK}={clock!r} must be 'real' or 'mock'")
+    return clock
+
+
+def _settings_file(env: Mapping[str, str], name: str, shipped: Path) -> Path | None:
+    """The file ``name`` points at, else the one shipped (if there is one)."""
+    if env.get(name, "").strip():
+        return Path(env[name].strip())
+    return shipped if shipped.is_file() else None
+
+
+def _workers(env: Mapping[str, str]) -> int:
+    workers_text = env.get(WORKERS, "0").strip() or "0"
+    if not workers_text.isdigit() or int(workers_text) > 256:
+        raise ConfigError(f"{WORKERS}={workers_text!r} must be a whole number up to 256")
+    return int(workers_text)
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    log_level = env.get(LOG_LEVEL, "info").strip().lower()
+    if log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{LOG_LEVEL}={log_level!r} must be debug, info, warning or error")
+    return log_level
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[Network, ...]:
+    try:
+        return parse_networks(env.get(TRUSTED_PROXIES, ""))
+    except ValueError as exc:
+        raise ConfigError(f"{TRUSTED_PROXIES}: {exc}") from None
+
+
+def _auth_failure_limit(env: Mapping[str, str]) -> str:
+    auth_failure_limit = env.get(AUTH_FAILURE_LIMIT, "").strip() or DEFAULT_AUTH_FAILURE_LIMIT
+    if not _rate_limit(auth_failure_limit):
+        raise ConfigError(f"{AUTH_FAILURE_LIMIT}={auth_failure_limit!r} must read like '20/minute'")
+    return auth_failure_limit
+
+
+def _spool_dir(env: Mapping[str, str], embedded: bool) -> Path:
+    spool_text = env.get(SPOOL_DIR, "").strip()
+    spool_dir = Path(spool_text).expanduser().absolute() if spool_text else default_spool_dir()
+    if not embedded:  # only a Redis deployment spools
+        _check_writable_dir(spool_dir, SPOOL_DIR)
+    return spool_dir
+
+
+def _link_cache_seconds(env: Mapping[str, str]) -> int:
+    cache_text = env.get(LINK_CACHE_SECONDS, "").strip() or str(DEFAULT_LINK_CACHE_SECONDS)
+    if not cache_text.isdigit() or int(cache_text) > MAX_LINK_CACHE_SECONDS:
+        raise ConfigError(
+            f"{LINK_CACHE_SECONDS}={cache_text!r} must be a whole number of seconds "
+            f"up to {MAX_LINK_CACHE_SECONDS}"
+        )
+    return int(cache_text)
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

@@ -6,12 +6,15 @@ Rules:
   orders settled in the period, ``gmv`` sums their net amounts (refunds taken
   off); adjustment lines (refunds of orders settled in a closed period) count
   too, as they do in the creator's earnings;
-- with a channel, only that channel's lines count;
+- with a channel, only that channel's lines count, and the channel must have a
+  program; the period is one a statement may be asked for, the current one
+  when none is asked for;
 - ranked by ``gmv``, then ``orders`` (both descending), then creator id, so
   every creator has a rank of its own (1, 2, 3…), and the order never depends
   on how the store answered.
 
-``leaderboard`` is the rule, pure; ``ranking`` reads the statement and the names.
+``leaderboard`` is the rule, pure; ``ranking`` reads the statement and the
+names; ``board`` checks what a reader asked for (the API's query, the page's).
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
-from . import registry, settlement
+from . import links, registry, settlement
 from .context import Context
 from .errors import NotFound
 from .periods import Period
+
+__all__ = ["board", "leaderboard", "ranking"]
 
 
 def leaderboard(
@@ -68,3 +73,12 @@ def ranking(ctx: Context, period: Period, channel: str | None, limit: int) -> di
         "channel": channel,
         "entries": entries,
     }
+
+
+def board(ctx: Context, period: str | None, channel: str | None, limit: int) -> dict[str, Any]:
+    """The leaderboard a reader asked for: an unknown channel, or a period no
+    statement may be asked for, is refused (``InvalidField``)."""
+    if channel is not None:
+        links.check_channel(channel, list(ctx.settings.programs))
+    asked = settlement.period_asked(period, ctx.clock.now(), ctx.settings.timezone)
+    return ranking(ctx, asked, channel, limit)

@@ -4,25 +4,39 @@ A link binds a creator, a post and a product on a channel. Its public token is
 ``<link id>.<signature>``, signed with itsdangerous under a salt of its own
 (``LINK_SALT``), so no other signature of the service can pass for a link.
 Keys rotate through ``REDIRECTOR_SECRET_KEYS``: the newest signs, all verify.
+
+Rules kept here (``make_link``, ``known_link_id``):
+- links are made by creators: a link belongs to someone who posts, so an admin
+  cannot make one (``Forbidden``);
+- a link's channel must have a program (the programs in force name them);
+- its product must exist and be active;
+- a link id is ``LINK_ID_LENGTH`` letters or digits; a malformed id names no
+  link, and is answered as an unknown one (not found, not invalid);
+- a post id and a placement, when given, follow ``POST_ID`` and ``Placement``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from itsdangerous import BadSignature
 
 from . import keys, registry
-from .errors import InvalidField, NotFound
+from .errors import Forbidden, InvalidField, NotFound
 from .ids import ALPHABET, KeyedSigner, random_id
 from .store import StoreClient
 
 LINK_SALT = "redirector.link"
 LINK_ID_LENGTH = 10
-PLACEMENTS = ("video", "article", "image", "live")
+LINK_ID = re.compile(rf"^[A-Za-z0-9]{{{LINK_ID_LENGTH}}}$")
+POST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+Placement = Literal["video", "article", "image", "live"]
+PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
 STAT_FIELDS = (
     "clicks",
     "unique_clicks",
@@ -56,6 +70,45 @@ class LinkSigner:
         if len(link_id) != LINK_ID_LENGTH or not set(link_id) <= _LINK_ID_CHARS:
             return None
         return link_id
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A link as its maker asks for it (the API's body, the console's form)."""
+
+    product_id: str
+    channel: str
+    post_id: str | None = None
+    placement: Placement | None = None
+
+
+def make_link(
+    r: StoreClient, maker: str | None, new: NewLink, *, channels: Sequence[str], now_ms: int
+) -> str:
+    """Make a link for ``maker``, a creator's id (None: the caller is no creator),
+    by the rules above, checked in that order; answers its id."""
+    if maker is None:
+        raise Forbidden("links belong to creators: call this with a creator's API key")
+    check_channel(new.channel, channels)
+    check_post_id(new.post_id)
+    check_placement(new.placement)
+    return create_link(
+        r,
+        creator_id=maker,
+        product_id=new.product_id,
+        channel=new.channel,
+        post_id=new.post_id,
+        placement=new.placement,
+        now_ms=now_ms,
+    )
+
+
+def known_link_id(raw: str) -> str:
+    """The id, or not found: a malformed id can name no link, the same answer as
+    an unknown one."""
+    if not LINK_ID.fullmatch(raw):
+        raise NotFound(f"link {raw!r} not found")
+    return raw
 
 
 def create_link(
@@ -157,6 +210,18 @@ def list_links(
     ]
 
 
+def every_link(
+    r: StoreClient, creator_id: str | None = None, page: int = 1000
+) -> list[dict[str, Any]]:
+    """Every link (of one creator, or all), newest first, read ``page`` at a time."""
+    out: list[dict[str, Any]] = []
+    while True:
+        batch = list_links(r, creator_id=creator_id, offset=len(out), limit=page)
+        out.extend(batch)
+        if len(batch) < page:
+            return out
+
+
 def daily_series(r: StoreClient, link_id: str) -> list[dict[str, Any]]:
     """Per local day: clicks, unique, bot and suspicious clicks."""
     days: dict[str, dict[str, int]] = {}
@@ -184,6 +249,11 @@ def check_channel(channel: str, channels: Sequence[str]) -> None:
         raise InvalidField.one(
             "channel", f"unknown channel {channel!r}; programs exist for {sorted(channels)}"
         )
+
+
+def check_post_id(post_id: str | None) -> None:
+    if post_id is not None and not POST_ID.match(post_id):
+        raise InvalidField.one("post_id", f"must match {POST_ID.pattern}")
 
 
 def check_placement(placement: str | None) -> None:

@@ -46,6 +46,15 @@ def load_programs(path: Path | None, setting: str = "REDIRECTOR_PROGRAMS") -> di
     """Read programs from a TOML file; any mistake is a ConfigError naming the file and field."""
     if path is None:
         return default_programs()
+    table = _read_programs_table(path, setting)
+    return {
+        channel: _program(channel, raw, f"{setting}={path}: programs.{channel}")
+        for channel, raw in table.items()
+    }
+
+
+def _read_programs_table(path: Path, setting: str) -> dict[str, Any]:
+    """The file's ``[programs]`` table, which must hold at least one channel."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -55,27 +64,31 @@ def load_programs(path: Path | None, setting: str = "REDIRECTOR_PROGRAMS") -> di
     table = data.get("programs")
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"{setting}={path}: no [programs.<channel>] tables")
-    programs = {}
-    for channel, raw in table.items():
-        where = f"{setting}={path}: programs.{channel}"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where} must be a table")
-        unknown = set(raw) - set(_FIELDS)
-        if unknown:
-            raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]}")
-        values = {}
-        for field in _FIELDS:
-            value = raw.get(field)
-            if value is None and field in ("window_days", "holding_days"):
-                value = DEFAULT_WINDOW_DAYS if field == "window_days" else DEFAULT_HOLDING_DAYS
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{where}.{field} must be a non-negative integer")
-            values[field] = value
-        if values["window_days"] < 1:
-            raise ConfigError(f"{where}.window_days must be at least 1")
-        try:
-            shares = Shares(values["network_bps"], values["platform_bps"], values["guide_bps"])
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
-        programs[channel] = Program(channel, shares, values["window_days"], values["holding_days"])
-    return programs
+    return table
+
+
+def _program(channel: str, raw: Any, where: str) -> Program:
+    """One ``[programs.<channel>]`` table; ``where`` names it in errors."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(raw) - set(_FIELDS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]}")
+    values = {field: _field_value(raw, field, where) for field in _FIELDS}
+    if values["window_days"] < 1:
+        raise ConfigError(f"{where}.window_days must be at least 1")
+    try:
+        shares = Shares(values["network_bps"], values["platform_bps"], values["guide_bps"])
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    return Program(channel, shares, values["window_days"], values["holding_days"])
+
+
+def _field_value(raw: dict[str, Any], field: str, where: str) -> int:
+    """A field's non-negative integer; the window and holding days have defaults."""
+    value = raw.get(field)
+    if value is None and field in ("window_days", "holding_days"):
+        value = DEFAULT_WINDOW_DAYS if field == "window_days" else DEFAULT_HOLDING_DAYS
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}.{field} must be a non-negative integer")
+    return value

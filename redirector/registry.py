@@ -152,6 +152,12 @@ def creator_for_api_key(r: StoreClient, api_key: str) -> str | None:
     return r.get(keys.api_key(hash_api_key(api_key)))
 
 
+def api_key_hash(r: StoreClient, creator_id: str) -> str | None:
+    """The hash of the creator's API key in force (the registry keeps only that);
+    None when there is no such creator."""
+    return r.hget(keys.creator(creator_id), "api_key_hash")
+
+
 def get_creator(r: StoreClient, creator_id: str) -> dict:
     data = r.hgetall(keys.creator(creator_id))
     if not data:

@@ -7,7 +7,7 @@ never the number of orders. ``reconcile`` recomputes a period from the order
 records (``replay``) to prove the aggregates right.
 
 Rules (SPEC, Settlement):
-- where an order settles, and where a later refund of it lands: ``placement``
+- where an order settles, and where a later refund of it lands: ``period_placement``
   (the period of ``confirmed_at + holding_days`` in the configured zone, or
   the first open one after it; a refund after the close becomes a negative
   adjustment line in the first open period not before the refund nor the
@@ -47,8 +47,8 @@ from .context import Context
 from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import allocate_ad_rebate, split_commission
 from .orders import HistoryEntry, Order, parse_history_line
+from .period_placement import METRICS, SettlementMove
 from .periods import Period, has_ended, period_of
-from .placement import METRICS, SettlementMove
 from .programs import Program
 from .store import Script, StoreClient
 
@@ -513,3 +513,9 @@ def reconcile(ctx: Context, period: Period) -> list[Difference]:
             )
         )
     return differences
+
+
+def period_asked(text: str | None, now: datetime, tz: ZoneInfo) -> Period:
+    """The period a reader asked for (as ``parse_period`` allows), or the current
+    one when none was asked for."""
+    return parse_period(text, now, tz) if text else period_of(now, tz)

@@ -16,12 +16,11 @@ from redirector.clicks import Click
 from redirector.clock import MockClock
 from redirector.extension import context_of
 
-from .test_orders import (
+from .conftest import (
     SHANGHAI,
     Browser,
     Shop,
     advance,
-    mock_clock,
     money,
     order_of,
     stats,
@@ -33,14 +32,8 @@ WINDOW = timedelta(days=15)
 
 
 @pytest.fixture
-def clock(app: Any) -> MockClock:
-    return mock_clock(app)
-
-
-@pytest.fixture
-def world(api: Any, clock: MockClock) -> dict[str, Any]:
-    """taobao (tea, cup) and a second storefront, youzan, selling a mug."""
-    world = api.world()
+def world(api: Any, world: dict[str, Any]) -> dict[str, Any]:
+    """The shared world, and a second storefront, youzan, selling a mug."""
     api.ok("PUT", "/api/v1/storefronts/youzan", {"name": "Youzan", "hosts": ["shop.youzan.com"]})
     api.ok(
         "PUT",
@@ -54,11 +47,6 @@ def world(api: Any, clock: MockClock) -> dict[str, Any]:
         },
     )
     return world
-
-
-@pytest.fixture
-def shop(client: Any, clock: MockClock, world: dict[str, Any]) -> Shop:
-    return Shop(client, clock, world["shop"]["signing_secret"])
 
 
 def credited(answer: dict[str, Any]) -> tuple[str, str] | None:

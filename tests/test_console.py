@@ -111,11 +111,6 @@ class Month:
 
 
 @pytest.fixture
-def world(api: Api) -> dict[str, Any]:
-    return api.world()
-
-
-@pytest.fixture
 def month(api: Api, store: Any, world: dict[str, Any]) -> Month:
     """March 2026: Alice (agency Starlight) and Bob (independent) sell; a refund, a
     cancellation, ad spend; the clock ends on 2026-04-02, after March has ended."""

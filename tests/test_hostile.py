@@ -106,11 +106,6 @@ def app_with(settings: Settings, store: Any, **changes: Any) -> Any:
     )
 
 
-@pytest.fixture
-def world(api: Api) -> dict[str, Any]:
-    return api.world()
-
-
 # -- storefront secrets are sealed at rest ----------------------------------------------------
 
 

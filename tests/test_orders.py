@@ -5,16 +5,12 @@ And the lifecycle rule itself, ``orders.plan``, tested without Flask or Redis.""
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 import standardwebhooks
@@ -29,118 +25,26 @@ from redirector.orders import Credit, Order, OrderEvent
 from redirector.programs import default_programs
 from redirector.storefront_client import StorefrontClient
 
-from .conftest import DESKTOP_CHROME, error_of, real_store, snapshot
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
-RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
-TOLERANCE = webhooks.TOLERANCE_SECONDS
-real_redis_only = pytest.mark.skipif(
-    not real_store(), reason="concurrency needs a real Redis (REDIS_URL or REDIS_CLUSTER_URL)"
+from .conftest import (
+    SHANGHAI,
+    T0,
+    Browser,
+    Shop,
+    advance,
+    error_of,
+    money,
+    order_missing,
+    order_of,
+    real_redis_only,
+    snapshot,
+    stats,
+    when,
 )
 
-
-# -- helpers shared with test_attribution ---------------------------------------------
-
-
-def when(text: str) -> datetime:
-    """A time as the API writes it: RFC 3339 with the service's offset, parsed."""
-    assert RFC3339.match(text) and text.endswith("+08:00"), text
-    return datetime.fromisoformat(text)
-
-
-def mock_clock(app: Any) -> MockClock:
-    """The app's mock clock, set to a fixed time so that every figure is known."""
-    clock = app.extensions["redirector"].clock
-    assert isinstance(clock, MockClock)
-    clock.set(T0)
-    return clock
-
-
-def advance(clock: MockClock, **delta: float) -> datetime:
-    return clock.set(clock.now() + timedelta(**delta))
-
-
-class Shop:
-    """The storefront ``taobao`` as a real integration drives it: events signed by
-    ``StorefrontClient``, posted through the Flask test client, stamped with the
-    mock clock's time and dated (``occurred_at``) by it unless told otherwise."""
-
-    def __init__(self, client: Any, clock: MockClock, secret: str, storefront: str = "taobao"):
-        self.clock = clock
-        self.client = StorefrontClient(
-            storefront,
-            secret,
-            lambda path, body, headers: client.post(path, data=body, headers=headers),
-            clock=clock.now,
-        )
-
-    def event(self, order_id: str, status: str, amount: int, **kw: Any) -> dict[str, Any]:
-        at = kw.pop("at", None) or self.clock.now().astimezone(SHANGHAI)
-        return self.client.event(order_id, status, amount, at, **kw)
-
-    def send(self, order_id: str, status: str, amount: int, **kw: Any) -> Any:
-        msg_id = kw.pop("msg_id", None)
-        timestamp = kw.pop("timestamp", None)
-        event = self.event(order_id, status, amount, **kw)
-        return self.client.send(event, msg_id=msg_id, timestamp=timestamp)
-
-    def ok(self, order_id: str, status: str, amount: int, **kw: Any) -> dict[str, Any]:
-        response = self.send(order_id, status, amount, **kw)
-        assert response.status_code == 200, (response.status_code, response.get_json())
-        return response.get_json()
-
-
-class Browser:
-    """One device clicking links: its own test client, so its own ``rd_did`` cookie."""
-
-    def __init__(self, app: Any, user_agent: str = DESKTOP_CHROME) -> None:
-        self.client = app.test_client()
-        self.user_agent = user_agent
-        self.device_id: str | None = None
-
-    def click(self, link: dict[str, Any]) -> str:
-        """Follow the link; answers the click id the redirect carried."""
-        response = self.client.get(f"/r/{link['token']}", headers={"User-Agent": self.user_agent})
-        assert response.status_code == 302, response.status_code
-        set_cookie = response.headers.get("Set-Cookie")
-        if set_cookie:
-            self.device_id = SimpleCookie(set_cookie)["rd_did"].value
-        return parse_qs(urlsplit(response.headers["Location"]).query)["rd_click"][0]
-
-
-def stats(api: Any, link: dict[str, Any]) -> dict[str, int]:
-    return api.ok("GET", f"/api/v1/links/{link['id']}")["stats"]
-
-
-def money(stats: dict[str, int]) -> tuple[int, int, int]:
-    return stats["orders"], stats["gmv"], stats["commission"]
-
-
-def order_of(api: Any, order_id: str) -> dict[str, Any]:
-    return api.ok("GET", f"/api/v1/orders/taobao/{order_id}")
-
-
-def order_missing(api: Any, order_id: str) -> bool:
-    return api.admin("GET", f"/api/v1/orders/taobao/{order_id}").status_code == 404
+TOLERANCE = webhooks.TOLERANCE_SECONDS
 
 
 # -- fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock(app: Any) -> MockClock:
-    return mock_clock(app)
-
-
-@pytest.fixture
-def world(api: Any, clock: MockClock) -> dict[str, Any]:
-    return api.world()
-
-
-@pytest.fixture
-def shop(client: Any, clock: MockClock, world: dict[str, Any]) -> Shop:
-    return Shop(client, clock, world["shop"]["signing_secret"])
 
 
 @pytest.fixture

@@ -136,21 +136,9 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def world(api: Api) -> dict[str, Any]:
-    return api.world()
-
-
-@pytest.fixture
 def tea(api: Api, world: dict[str, Any]) -> dict[str, Any]:
     """Alice's link to the tea (web URL and app deep link)."""
     return api.link(world["alice"], product_id="tea")
-
-
-@pytest.fixture
-def clock(store: Any) -> MockClock:
-    clock = MockClock(store)
-    clock.set(T0)
-    return clock
 
 
 # -- 1. where a click goes -----------------------------------------------------------

@@ -18,26 +18,20 @@ from redirector.config import SHIPPED_FRAUD, Settings
 from redirector.errors import ConfigError
 from redirector.periods import Period
 
-from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, Api
-from .test_orders import Browser, Shop, advance, mock_clock, money, real_redis_only, stats
+from .conftest import (
+    ADMIN_TOKEN,
+    DESKTOP_CHROME,
+    Api,
+    Browser,
+    Shop,
+    advance,
+    money,
+    real_redis_only,
+    stats,
+)
 
 NOV, DEC = "2026-11", "2026-12"
 HELD_LIST = "/api/v1/review/orders?status=held"
-
-
-@pytest.fixture
-def clock(app: Any) -> MockClock:
-    return mock_clock(app)
-
-
-@pytest.fixture
-def world(api: Api, clock: MockClock) -> dict[str, Any]:
-    return api.world()
-
-
-@pytest.fixture
-def shop(client: Any, clock: MockClock, world: dict[str, Any]) -> Shop:
-    return Shop(client, clock, world["shop"]["signing_secret"])
 
 
 @pytest.fixture

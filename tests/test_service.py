@@ -157,13 +157,13 @@ def bare_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_serve_stops_on_a_bad_setting_with_one_line(
-    bare_environment: None, monkeypatch: pytest.MonkeyPatch
+    bare_environment: None, monkeypatch: pytest.MonkeyPatch, runner: CliRunner
 ) -> None:
     def never(*args: Any) -> None:
         raise AssertionError("gunicorn must not start on a bad setting")
 
     monkeypatch.setattr(redirector.cli, "run_gunicorn", never)
-    result = CliRunner().invoke(
+    result = runner.invoke(
         redirector.cli.main, ["serve"], env={"REDIRECTOR_TIMEZONE": "Nowhere/Land"}
     )
     assert result.exit_code == 2, result.output
@@ -174,11 +174,11 @@ def test_serve_stops_on_a_bad_setting_with_one_line(
 
 
 def test_serve_starts_gunicorn_with_the_settings(
-    bare_environment: None, monkeypatch: pytest.MonkeyPatch
+    bare_environment: None, monkeypatch: pytest.MonkeyPatch, runner: CliRunner
 ) -> None:
     started: list[tuple[Settings, dict[str, Any]]] = []
     monkeypatch.setattr(redirector.cli, "run_gunicorn", lambda s, o: started.append((s, o)))
-    result = CliRunner().invoke(
+    result = runner.invoke(
         redirector.cli.main,
         ["serve", "--port", "8099"],
         # None: restored afterwards, since serve hands generated secrets to workers

@@ -28,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 import redirector.cli
-from redirector import extension, keys, placement, settlement
+from redirector import extension, keys, period_placement, settlement
 from redirector.clock import MockClock, ms_from_datetime
 from redirector.config import PROGRAMS
 from redirector.orders import writes
@@ -827,14 +827,17 @@ def test_reconcile_agrees_after_a_month_and_reports_a_corrupted_figure(
     not real_redis_url(), reason="the command builds its own store: needs REDIS_URL"
 )
 def test_the_reconcile_command_exits_1_on_a_difference(
-    api: Api, store: Any, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    api: Api,
+    store: Any,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    runner: CliRunner,
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     market = Market(api, store)
     market.sell("o-1", "bob", "weibo", "cup", 10_000, datetime(2026, 11, 3, tzinfo=TZ))
     market.event("o-1", "confirmed", datetime(2026, 11, 4, tzinfo=TZ))
-    runner = CliRunner()
 
     agreed = runner.invoke(redirector.cli.main, ["reconcile", NOV])
     assert agreed.exit_code == 0, agreed.output
@@ -1170,7 +1173,7 @@ def test_where_an_order_settles_and_a_refund_lands_worked_by_hand() -> None:
     def ms(*when: int) -> int:
         return ms_from_datetime(datetime(*when, tzinfo=TZ))
 
-    settles, lands = placement.settlement_period, placement.refund_landing
+    settles, lands = period_placement.settlement_period, period_placement.refund_landing
     nov, dec, jan = Period(2026, 11), Period(2026, 12), Period(2027, 1)
     # December's first local instant is December; the millisecond before it is not.
     assert settles(ms(2026, 12, 1), 0, TZ, set()) == dec
@@ -1181,9 +1184,11 @@ def test_where_an_order_settles_and_a_refund_lands_worked_by_hand() -> None:
     # A closed period passes the order on to the first open one after it.
     assert settles(ms(2026, 11, 10), 0, TZ, {NOV, DEC}) == jan
     # A refund moves the order's own line while its period is open, whatever its date.
-    assert lands(ms(2027, 1, 5), nov, TZ, {DEC}) == placement.Landing(nov, adjustment=False)
+    assert lands(ms(2027, 1, 5), nov, TZ, {DEC}) == period_placement.Landing(nov, adjustment=False)
     # Closed: an adjustment, not before the refund's period...
-    assert lands(ms(2026, 12, 28), nov, TZ, {NOV}) == placement.Landing(dec, adjustment=True)
-    assert lands(ms(2026, 12, 28), nov, TZ, {NOV, DEC}) == placement.Landing(jan, adjustment=True)
+    assert lands(ms(2026, 12, 28), nov, TZ, {NOV}) == period_placement.Landing(dec, adjustment=True)
+    assert lands(ms(2026, 12, 28), nov, TZ, {NOV, DEC}) == period_placement.Landing(
+        jan, adjustment=True
+    )
     # ...nor before the order's own: a refund dated October lands after November.
-    assert lands(ms(2026, 10, 15), nov, TZ, {NOV}) == placement.Landing(dec, adjustment=True)
+    assert lands(ms(2026, 10, 15), nov, TZ, {NOV}) == period_placement.Landing(dec, adjustment=True)

@@ -96,7 +96,9 @@ def test_runs_share_a_service_through_their_run_ids(first) -> None:
 def test_a_disagreement_is_reported(first, monkeypatch) -> None:
     base, _ = first
     # Books that give the whole commission to the network cannot match the statements.
-    monkeypatch.setattr(simulate, "split_commission", lambda total, shares: Split(total, 0, 0))
+    monkeypatch.setattr(
+        simulate.books, "split_commission", lambda total, shares: Split(total, 0, 0)
+    )
     options = replace(SMALL, days=2, creators=3, orders_per_day=10, run_id="tampered")
     result = simulate.simulate(options, base, TOKEN)
     assert not result.agrees

@@ -6,11 +6,10 @@ from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import leaderboard, links
+from .. import leaderboard
 from ..extension import context
-from ..periods import period_of
-from ..settlement import parse_period
-from . import ok, schemas
+from . import schemas
+from .responses import ok
 
 bp = APIBlueprint("leaderboard", __name__, url_prefix="/api/v1")
 tag = Tag(name="leaderboard")
@@ -28,10 +27,4 @@ def get_leaderboard(query: schemas.LeaderboardQuery) -> Any:
     refunds, adjustment lines included), then by orders, then by creator id;
     `channel` keeps only that channel's lines. The period defaults to the
     current one; an unknown channel or a malformed period is 422."""
-    svc = context()
-    if query.channel is not None:
-        links.check_channel(query.channel, list(svc.settings.programs))
-    tz = svc.settings.timezone
-    now = svc.clock.now()
-    period = parse_period(query.period, now, tz) if query.period else period_of(now, tz)
-    return ok(leaderboard.ranking(svc, period, query.channel, query.limit))
+    return ok(leaderboard.board(context(), query.period, query.channel, query.limit))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import links
-from ..errors import Forbidden, NotFound
 from ..extension import context
-from . import ok, schemas
+from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, Principal, require
+from .responses import ok
 
 bp = APIBlueprint("links", __name__, url_prefix="/api/v1")
 tag = Tag(name="links")
@@ -25,7 +24,6 @@ ERRORS: dict[Any, Any] = {
     429: schemas.ErrorResponse,
     503: schemas.ErrorResponse,
 }
-LINK_ID = re.compile(r"[A-Za-z0-9]{10}")
 
 
 def with_token(link: dict[str, Any]) -> dict[str, Any]:
@@ -40,29 +38,16 @@ def _owner(principal: Principal) -> str | None:
     return None if principal.is_admin else principal.creator_id
 
 
-def known_link_id(raw: str) -> str:
-    """The id, or 404: a malformed id can name no link, the same answer as an
-    unknown one."""
-    if not LINK_ID.fullmatch(raw):
-        raise NotFound(f"link {raw!r} not found")
-    return raw
-
-
 @bp.post("/links", tags=[tag], security=BEARER, responses={201: schemas.Link, **ERRORS})
 def create_link(body: schemas.LinkBody) -> Any:
     """Make a tracking link for a post (creators only)."""
     principal = require(ADMIN, CREATOR)
-    if principal.is_admin:
-        raise Forbidden("links belong to creators: call this with a creator's API key")
     svc = context()
-    links.check_channel(body.channel, list(svc.settings.programs))
-    link_id = links.create_link(
+    link_id = links.make_link(
         svc.store,
-        creator_id=principal.creator_id or "",
-        product_id=body.product_id,
-        channel=body.channel,
-        post_id=body.post_id,
-        placement=body.placement,
+        _owner(principal),
+        body.new_link(),
+        channels=list(svc.settings.programs),
         now_ms=svc.clock.now_ms(),
     )
     return ok(with_token(links.get_link(svc.store, link_id)), 201)
@@ -85,7 +70,7 @@ def get_link(path: schemas.LinkPath) -> Any:
     """One link with its stats and per-day series."""
     principal = require(ADMIN, CREATOR)
     store = context().store
-    link_id = known_link_id(path.link_id)
+    link_id = links.known_link_id(path.link_id)
     link = links.get_link(store, link_id, creator_id=_owner(principal))
     return ok({**with_token(link), "daily": links.daily_series(store, link_id)})
 
@@ -97,7 +82,7 @@ def disable_link(path: schemas.LinkPath) -> Any:
     svc = context()
     link = links.disable_link(
         svc.store,
-        known_link_id(path.link_id),
+        links.known_link_id(path.link_id),
         creator_id=_owner(principal),
         now_ms=svc.clock.now_ms(),
     )

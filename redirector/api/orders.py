@@ -13,8 +13,9 @@ from .. import orders, registry, webhooks
 from ..clock import MockClock, ms_from_datetime, utc_from_ms
 from ..errors import BadRequest, NotFound, Unauthorized
 from ..extension import context
-from . import iso, ok, schemas, secret_box, validation_error
+from . import schemas
 from .auth import ADMIN, BEARER, require
+from .responses import iso, ok, secret_box, validation_error
 
 bp = APIBlueprint("orders", __name__, url_prefix="/api/v1")
 tag = Tag(name="orders")

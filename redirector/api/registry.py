@@ -8,8 +8,9 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from .. import registry
 from ..extension import context
-from . import ok, schemas, secret_box
+from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, require
+from .responses import ok, secret_box
 
 bp = APIBlueprint("registry", __name__, url_prefix="/api/v1")
 ERRORS: dict[Any, Any] = {

@@ -12,8 +12,9 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from .. import orders
 from ..extension import context
-from . import ok, schemas
+from . import schemas
 from .auth import ADMIN, BEARER, require
+from .responses import ok
 
 bp = APIBlueprint("review", __name__, url_prefix="/api/v1")
 tag = Tag(name="review", description="orders held for review: flagged clicks, instant orders")

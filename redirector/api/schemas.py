@@ -1,4 +1,9 @@
-"""Request and response models: one source for validation and the OpenAPI document."""
+"""Request and response models: one source for validation and the OpenAPI document.
+
+The patterns and choices a field must follow are the domain's own (``registry``
+for slugs and click parameters, ``links`` for link ids, post ids and
+placements, ``orders`` for order ids), so a rule changes in one place.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,18 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from ..links import LINK_ID_LENGTH, POST_ID, NewLink, Placement
+from ..orders import ORDER_ID_PATTERN
+from ..registry import CLICK_PARAM, DEFAULT_CLICK_PARAM, SLUG
+
 Slug = Annotated[
     str,
-    Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lower-case slug, 1-64 chars"),
+    Field(pattern=SLUG.pattern, description="lower-case slug, 1-64 chars"),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-# No length limit here: a malformed id names no link, and is answered 404 as one
-# (``api.links.known_link_id``), not 422.
-LinkId = Annotated[str, Field(description="10 letters or digits")]
-Placement = Literal["video", "article", "image", "live"]
+# No pattern here: a malformed id names no link, and is answered 404 as one
+# (``links.known_link_id``), not 422.
+LinkId = Annotated[str, Field(description=f"{LINK_ID_LENGTH} letters or digits")]
 Timestamp = Annotated[
     str, Field(description="RFC 3339 time with offset", json_schema_extra={"format": "date-time"})
 ]
@@ -113,7 +121,7 @@ class StorefrontBody(Body):
         description="allowed destination hosts; '*.example.com' for subdomains",
     )
     click_param: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_.~-]{1,32}$", description="default rd_click"
+        default=None, pattern=CLICK_PARAM.pattern, description=f"default {DEFAULT_CLICK_PARAM}"
     )
 
 
@@ -130,8 +138,11 @@ class ProductBody(Body):
 class LinkBody(Body):
     product_id: Slug
     channel: Annotated[str, Field(min_length=1, max_length=32)]
-    post_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+    post_id: Annotated[str, Field(pattern=POST_ID.pattern)] | None = None
     placement: Placement | None = None
+
+    def new_link(self) -> NewLink:
+        return NewLink(self.product_id, self.channel, self.post_id, self.placement)
 
 
 # -- queries -----------------------------------------------------------------------
@@ -267,7 +278,7 @@ class LinkList(BaseModel):
 
 # -- orders and clock ----------------------------------------------------------------
 
-OrderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+OrderId = Annotated[str, Field(pattern=ORDER_ID_PATTERN)]
 
 
 ORDER_EVENT_EXAMPLE = {

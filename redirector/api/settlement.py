@@ -7,12 +7,11 @@ from typing import Any
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import registry, settlement
-from ..errors import Forbidden
+from .. import earnings, settlement
 from ..extension import context
-from ..periods import period_of
-from . import ok, schemas
+from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, require
+from .responses import ok
 
 bp = APIBlueprint("settlement", __name__, url_prefix="/api/v1")
 tag = Tag(name="settlement")
@@ -86,11 +85,5 @@ def put_ad_spend(path: schemas.AdSpendPath, body: schemas.AdSpendBody) -> Any:
 def creator_earnings(path: schemas.CreatorPath, query: schemas.EarningsQuery) -> Any:
     """A creator's own part of a period's statement (that creator or an admin)."""
     principal = require(ADMIN, CREATOR)
-    if not principal.is_admin and principal.creator_id != path.creator_id:
-        raise Forbidden("a creator sees only its own earnings")
-    svc = context()
-    registry.get_creator(svc.store, path.creator_id)
-    now = svc.clock.now()
-    period = _period(query.period) if query.period else period_of(now, svc.settings.timezone)
-    doc = settlement.statement(svc, period)
-    return ok(settlement.creator_earnings(doc, path.creator_id))
+    viewer = None if principal.is_admin else principal.creator_id
+    return ok(earnings.earnings_seen_by(context(), viewer, path.creator_id, query.period))

@@ -16,14 +16,15 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extension import context_of
+from . import admin, creator, public, review, views  # noqa: F401  (their routes register on views.bp)
 from .auth import session_secret
+
+__all__ = ["SESSION_COOKIE", "init_app"]
 
 SESSION_COOKIE = "rd_console"
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, creator, public, review, views  # noqa: F401  (routes register on views.bp)
-
     svc = context_of(app)
     if not app.config.get("SECRET_KEY"):
         # The newest signing key signs sessions; the older ones still verify them.

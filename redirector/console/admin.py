@@ -16,17 +16,20 @@ What each dashboard figure is (and where it comes from):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, flash, g, redirect, request, url_for
 
-from .. import keys, links, orders, registry, settlement
+from .. import links, orders, registry, settlement
 from ..api import schemas
+from ..context import Context
 from ..extension import context
-from ..periods import has_ended, period_of
+from ..periods import Period, has_ended, period_of
 from . import figures, i18n
 from .auth import ADMIN, requires
-from .views import all_links, bp, link_with_url, page
+from .views import bp, link_with_url, page
 
 DAY_CHOICES = (7, 30, 90)
 PERIODS_SHOWN = 6
@@ -48,107 +51,103 @@ def _current_period() -> Any:
     return period_of(svc.clock.now(), svc.settings.timezone)
 
 
-@bp.get("/console/admin")
-@requires(ADMIN)
-def dashboard() -> Any:
-    svc = context()
-    store, tz = svc.store, svc.settings.timezone
-    days = request.args.get("days", type=int)
-    days = days if days in DAY_CHOICES else 30
-    now = svc.clock.now()
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """The dashboard's figures, gathered before anything is drawn."""
 
-    every_link = all_links()
-    totals = figures.total_stats(every_link)
+    links: list[dict[str, Any]]
+    totals: dict[str, int]
+    dates: list[str]  # the days shown, oldest first
+    daily: dict[str, list[int]]  # per series field, a count per date
+    periods: list[Period]  # oldest first, the current one last
+    statements: list[dict[str, Any]]  # one per period
+    by_channel: dict[str, dict[str, int]]
+    by_placement: dict[str, dict[str, int]]
+
+
+def dashboard_figures(ctx: Context, days: int) -> Dashboard:
+    """What the dashboard shows (see the top of this module for where each comes from)."""
+    every_link = links.every_link(ctx.store)
+    now, tz = ctx.clock.now(), ctx.settings.timezone
     dates = figures.last_days(now.astimezone(tz).date(), days)
-    daily = figures.daily_totals((links.daily_series(store, x["id"]) for x in every_link), dates)
+    series = (links.daily_series(ctx.store, x["id"]) for x in every_link)
+    periods = figures.recent_periods(period_of(now, tz), PERIODS_SHOWN)
+    return Dashboard(
+        links=every_link,
+        totals=figures.total_stats(every_link),
+        dates=dates,
+        daily=figures.daily_totals(series, dates),
+        periods=periods,
+        statements=[settlement.statement(ctx, p) for p in periods],
+        by_channel=figures.stats_by(every_link, "channel", sorted(ctx.settings.programs)),
+        by_placement=figures.stats_by(every_link, "placement", links.PLACEMENTS),
+    )
 
-    current = period_of(now, tz)
-    periods = figures.recent_periods(current, PERIODS_SHOWN)
-    statements = [settlement.statement(svc, p) for p in periods]
-    this_period = statements[-1]
 
-    channels = sorted(svc.settings.programs)
-    by_channel = figures.stats_by(every_link, "channel", channels)
-    by_placement = figures.stats_by(every_link, "placement", links.PLACEMENTS)
+def _dataset(label: str, unit: str, data: list[int], kind: str | None = None) -> dict[str, Any]:
+    """One series of a chart; ``kind`` draws it otherwise than its chart (a line on bars)."""
+    return {"label": _t(label), "unit": unit, **({"kind": kind} if kind else {}), "data": data}
 
-    def money_and_clicks(groups: dict[str, dict[str, int]], label: Any) -> dict[str, Any]:
-        names = list(groups)
-        return figures.chart(
-            "bar",
-            [label(n) for n in names],
-            [
-                {
-                    "label": _t("fig.gmv"),
-                    "unit": "money",
-                    "data": [groups[n]["gmv"] for n in names],
-                },
-                {
-                    "label": _t("fig.commission"),
-                    "unit": "money",
-                    "data": [groups[n]["commission"] for n in names],
-                },
-                {
-                    "label": _t("fig.clicks"),
-                    "unit": "count",
-                    "kind": "line",
-                    "data": [groups[n]["clicks"] for n in names],
-                },
-            ],
-        )
 
-    charts = {
+def _money_and_clicks(
+    groups: dict[str, dict[str, int]], label: Callable[[str], str]
+) -> dict[str, Any]:
+    names = list(groups)
+    return figures.chart(
+        "bar",
+        [label(n) for n in names],
+        [
+            _dataset("fig.gmv", "money", [groups[n]["gmv"] for n in names]),
+            _dataset("fig.commission", "money", [groups[n]["commission"] for n in names]),
+            _dataset("fig.clicks", "count", [groups[n]["clicks"] for n in names], "line"),
+        ],
+    )
+
+
+def _placement_label(placement: str) -> str:
+    return _t(f"placement.{placement}") if placement in links.PLACEMENTS else "—"
+
+
+def dashboard_charts(board: Dashboard) -> dict[str, Any]:
+    """The dashboard's charts, in the console's language."""
+    totals = [s["totals"] for s in board.statements]
+    return {
         "clicks": figures.chart(
             "line",
-            [d[5:] for d in dates],
-            [
-                {"label": _t("fig.clicks"), "unit": "count", "data": daily["clicks"]},
-                {"label": _t("fig.unique_clicks"), "unit": "count", "data": daily["unique_clicks"]},
-                {"label": _t("fig.bot_clicks"), "unit": "count", "data": daily["bot_clicks"]},
-                {
-                    "label": _t("fig.suspicious_clicks"),
-                    "unit": "count",
-                    "data": daily["suspicious_clicks"],
-                },
-            ],
+            [d[5:] for d in board.dates],
+            [_dataset(f"fig.{name}", "count", board.daily[name]) for name in figures.SERIES_FIELDS],
         ),
         "periods": figures.chart(
             "bar",
-            [str(p) for p in periods],
+            [str(p) for p in board.periods],
             [
-                {
-                    "label": _t("fig.gmv"),
-                    "unit": "money",
-                    "data": [s["totals"]["gmv"] for s in statements],
-                },
-                {
-                    "label": _t("fig.commission"),
-                    "unit": "money",
-                    "data": [s["totals"]["commission"] for s in statements],
-                },
-                {
-                    "label": _t("fig.orders"),
-                    "unit": "count",
-                    "kind": "line",
-                    "data": [s["totals"]["orders"] for s in statements],
-                },
+                _dataset("fig.gmv", "money", [t["gmv"] for t in totals]),
+                _dataset("fig.commission", "money", [t["commission"] for t in totals]),
+                _dataset("fig.orders", "count", [t["orders"] for t in totals], "line"),
             ],
         ),
-        "channels": money_and_clicks(by_channel, lambda c: c),
-        "placements": money_and_clicks(
-            by_placement, lambda p: _t(f"placement.{p}") if p in links.PLACEMENTS else "—"
-        ),
+        "channels": _money_and_clicks(board.by_channel, lambda c: c),
+        "placements": _money_and_clicks(board.by_placement, _placement_label),
     }
+
+
+@bp.get("/console/admin")
+@requires(ADMIN)
+def dashboard() -> Any:
+    days = request.args.get("days", type=int)
+    days = days if days in DAY_CHOICES else 30
+    board = dashboard_figures(context(), days)
     return page(
         "dashboard.html",
         days=days,
         day_choices=DAY_CHOICES,
-        totals=totals,
-        link_count=len(every_link),
-        this_period=this_period,
-        statements=statements,
-        by_channel=by_channel,
-        by_placement=by_placement,
-        charts=charts,
+        totals=board.totals,
+        link_count=len(board.links),
+        this_period=board.statements[-1],
+        statements=board.statements,
+        by_channel=board.by_channel,
+        by_placement=board.by_placement,
+        charts=dashboard_charts(board),
     )
 
 
@@ -211,8 +210,7 @@ def order_list() -> Any:
     if storefront_id and order_id:
         return redirect(url_for("console.order", storefront_id=storefront_id, order_id=order_id))
     store = context().store
-    refs = store.zrevrange(keys.orders(), 0, RECENT_ORDERS - 1)
-    recent = [orders.get_order(store, *ref.split(":", 1)) for ref in refs]
+    recent = orders.recent_orders(store, RECENT_ORDERS)
     return page(
         "orders.html",
         recent=recent,
@@ -238,7 +236,7 @@ def order(storefront_id: str, order_id: str) -> Any:
 def creators() -> Any:
     store = context().store
     people = registry.list_creators(store)
-    every_link = all_links()
+    every_link = links.every_link(store)
     stats = figures.stats_by(every_link, "creator_id", [c["id"] for c in people])
     link_counts: dict[str, int] = {}
     for link in every_link:

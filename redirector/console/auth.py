@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from .. import keys, registry
+from .. import registry
 from ..extension import context
 
 ADMIN = "admin"
@@ -70,11 +70,6 @@ def _creator_material(key_hash: str) -> str:
     return "creator:" + key_hash
 
 
-def _creator_key_hash(creator_id: str) -> str | None:
-    """The hash of the creator's API key in force (the registry keeps only that)."""
-    return context().store.hget(keys.creator(creator_id), "api_key_hash")
-
-
 def sign_in(credential: str) -> Viewer | None:
     """Check a credential as the API does; on success start a fresh session."""
     svc = context()
@@ -115,7 +110,7 @@ def current_viewer() -> Viewer | None:
         material = _admin_material(context().settings.admin_token)
         viewer = Viewer(ADMIN)
     elif role == CREATOR and isinstance(session.get("creator_id"), str):
-        key_hash = _creator_key_hash(session["creator_id"])
+        key_hash = registry.api_key_hash(context().store, session["creator_id"])
         if key_hash is None:
             return None
         material = _creator_material(key_hash)

@@ -1,7 +1,7 @@
 """Creator pages: own links with their stats, a form to make one, own earnings.
 
 A link made here is made exactly as ``POST /api/v1/links`` makes it: the same
-validation model (``schemas.LinkBody``), the same checks, ``links.create_link``.
+validation model (``schemas.LinkBody``), the same rules, ``links.make_link``.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from urllib.parse import urlencode
 from flask import flash, g, redirect, request, url_for
 from pydantic import ValidationError
 
-from .. import links, registry, settlement
+from .. import earnings, links, registry
 from ..api import schemas
-from ..api.links import known_link_id
 from ..errors import RedirectorError
 from ..extension import context
 from ..periods import period_of
 from . import figures, i18n
 from .auth import CREATOR, requires
-from .views import all_links, bp, link_with_url, page
+from .views import bp, link_with_url, page
 
 PERIODS_SHOWN = 6
 CHART_DAYS = 30
@@ -39,7 +38,7 @@ def _me() -> str:
 def my_links() -> Any:
     svc = context()
     store, tz = svc.store, svc.settings.timezone
-    mine = [link_with_url(x) for x in all_links(_me())]
+    mine = [link_with_url(x) for x in links.every_link(store, _me())]
     products = registry.list_products(store, active=True, sort="title")
     titles = {p["id"]: p["title"] for p in registry.list_products(store)}
     dates = figures.last_days(svc.clock.now().astimezone(tz).date(), CHART_DAYS)
@@ -79,14 +78,11 @@ def make_link() -> Any:
     }
     try:
         body = schemas.LinkBody.model_validate(raw)
-        links.check_channel(body.channel, list(svc.settings.programs))
-        link_id = links.create_link(
+        link_id = links.make_link(
             svc.store,
-            creator_id=_me(),
-            product_id=body.product_id,
-            channel=body.channel,
-            post_id=body.post_id,
-            placement=body.placement,
+            _me(),
+            body.new_link(),
+            channels=list(svc.settings.programs),
             now_ms=svc.clock.now_ms(),
         )
     except ValidationError as exc:
@@ -106,7 +102,7 @@ def make_link() -> Any:
 def disable_link(link_id: str) -> Any:
     svc = context()
     links.disable_link(
-        svc.store, known_link_id(link_id), creator_id=_me(), now_ms=svc.clock.now_ms()
+        svc.store, links.known_link_id(link_id), creator_id=_me(), now_ms=svc.clock.now_ms()
     )
     flash(_t("links.disabled"), "info")
     return redirect(url_for("console.my_links"))
@@ -116,18 +112,14 @@ def disable_link(link_id: str) -> Any:
 @requires(CREATOR)
 def my_earnings() -> Any:
     svc = context()
-    now, tz = svc.clock.now(), svc.settings.timezone
-    current = period_of(now, tz)
-    text = request.args.get("period")
-    period = settlement.parse_period(text, now, tz) if text else current
-    earnings = settlement.creator_earnings(settlement.statement(svc, period), _me())
+    current = period_of(svc.clock.now(), svc.settings.timezone)
+    mine = earnings.earnings_seen_by(svc, _me(), _me(), request.args.get("period"))
     history = [
-        settlement.creator_earnings(settlement.statement(svc, p), _me())
-        for p in figures.recent_periods(current, PERIODS_SHOWN)
+        earnings.earnings(svc, _me(), p) for p in figures.recent_periods(current, PERIODS_SHOWN)
     ][::-1]
     return page(
         "my_earnings.html",
-        earnings=earnings,
+        earnings=mine,
         history=history,
         periods=[str(p) for p in figures.recent_periods(current, 12)][::-1],
     )

@@ -31,7 +31,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from .. import links
 from ..api import ratelimit
 from ..api.links import with_token
 from ..config import Settings
@@ -94,17 +93,6 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
 def link_with_url(link: dict[str, Any]) -> dict[str, Any]:
     """A link as the API renders it: with its signed token and public URL."""
     return with_token(link)
-
-
-def all_links(creator_id: str | None = None, page_size: int = 1000) -> list[dict[str, Any]]:
-    """Every link (of one creator, or all), newest first, page by page."""
-    store = context().store
-    out: list[dict[str, Any]] = []
-    while True:
-        batch = links.list_links(store, creator_id=creator_id, offset=len(out), limit=page_size)
-        out.extend(batch)
-        if len(batch) < page_size:
-            return out
 
 
 # -- hooks ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
   again if it moved) and the script;
 - ``service``: a storefront's event (``receive``: admitted, attributed at
   ``paid``, judged for review by ``fraud``), an admin's review (``review``),
-  and the orders read back;
+  and the orders read back (one, the held ones, the most recent);
 - ``documents``: the JSON of an order and of an event's response.
 
 Review (``fraud``): an order attributed, at ``paid``, to a click flagged as
@@ -37,6 +37,7 @@ from .lifecycle import (
     plan,
 )
 from .records import (
+    ORDER_ID_PATTERN,
     STATUSES,
     Credit,
     HistoryEntry,
@@ -45,7 +46,7 @@ from .records import (
     parse_history_line,
     parse_time,
 )
-from .service import admit, get_order, held_orders, receive, review
+from .service import admit, get_order, held_orders, receive, recent_orders, review
 from .writes import APPLY, DELIVERY_RETENTION_SECONDS, MAX_ATTEMPTS
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "HELD",
     "MAX_ATTEMPTS",
     "NEXT",
+    "ORDER_ID_PATTERN",
     "REJECT",
     "REJECTED",
     "RELEASE",
@@ -75,5 +77,6 @@ __all__ = [
     "parse_time",
     "plan",
     "receive",
+    "recent_orders",
     "review",
 ]

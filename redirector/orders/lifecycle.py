@@ -10,9 +10,9 @@ What an applied event moves (a ``Plan``), one handler per status:
 - ``paid``: the order is born; attributed (a ``Credit``), it snapshots the rate
   and the guide account, earns its commission and adds to its link's and
   product's figures, and is held for review when ``fraud`` says so;
-- ``confirmed``: the order settles (``placement.settlement_period``), unless held;
+- ``confirmed``: the order settles (``period_placement.settlement_period``), unless held;
 - ``refunded``: the commission is taken again on the net; the figures and the
-  settled line (or an adjustment, ``placement.refund_landing``) move by the
+  settled line (or an adjustment, ``period_placement.refund_landing``) move by the
   difference;
 - ``cancelled``: the commission becomes 0 and the figures are taken back out;
 - ``release`` (an admin's review of a held order): a confirmed order settles now;
@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .. import placement
+from .. import period_placement
 from ..errors import Conflict, InvalidField
 from ..money import commission_of
+from ..period_placement import SettlementMove
 from ..periods import Period
-from ..placement import SettlementMove
 from ..programs import Program
 from .records import Credit, Order, OrderEvent
 
@@ -246,7 +246,7 @@ def _refunded(order: Order, credit: Credit, event: OrderEvent, terms: Terms) -> 
     moves: tuple[SettlementMove, ...] = ()
     if order.settled_period is not None:
         settled = Period.parse(order.settled_period)
-        lands = placement.refund_landing(event.occurred_ms, settled, terms.tz, terms.closed)
+        lands = period_placement.refund_landing(event.occurred_ms, settled, terms.tz, terms.closed)
         moves = (_move(str(lands.period), lands.adjustment, order, credit, 0, gmv, moved),)
     return Plan(
         applied=True,
@@ -327,7 +327,7 @@ def _settle(
 ) -> tuple[dict[str, Any], tuple[SettlementMove, ...]]:
     """The order settles whole: its current net and commission."""
     holding = terms.programs[credit.channel].holding_days
-    period = str(placement.settlement_period(confirmed_ms, holding, terms.tz, terms.closed))
+    period = str(period_placement.settlement_period(confirmed_ms, holding, terms.tz, terms.closed))
     move = _move(period, False, order, credit, 1, order.net, order.commission)
     return {"settled_period": period}, (move,)
 

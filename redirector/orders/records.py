@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import InvalidField
 
 __all__ = [
+    "ORDER_ID_PATTERN",
     "STATUSES",
     "Credit",
     "HistoryEntry",
@@ -26,6 +27,10 @@ __all__ = [
 ]
 
 STATUSES = ("paid", "confirmed", "refunded", "cancelled")
+# An order id as a storefront names it (the pattern the API validates with):
+# ':' allowed ("T1:history" and "T1" are two orders), so an order reference
+# ``<storefront>:<order>`` splits at its first ':' only.
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 
 
 @dataclass(frozen=True, slots=True)

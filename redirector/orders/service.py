@@ -22,7 +22,7 @@ from .lifecycle import ADMIN_STATUSES, REVIEWED, plan
 from .records import Credit, Order, OrderEvent, parse_history_line
 from .writes import Snapshot, Step, write
 
-__all__ = ["admit", "get_order", "held_orders", "receive", "review"]
+__all__ = ["admit", "get_order", "held_orders", "receive", "recent_orders", "review"]
 
 
 def admit(event: OrderEvent, currency: str) -> None:
@@ -165,6 +165,12 @@ def _credit_for(
 def held_orders(r: StoreClient) -> list[dict[str, Any]]:
     """Orders held for review, oldest first."""
     return [get_order(r, *ref.split(":", 1)) for ref in r.zrange(keys.held_orders(), 0, -1)]
+
+
+def recent_orders(r: StoreClient, count: int) -> list[dict[str, Any]]:
+    """The ``count`` orders that arrived last, newest first."""
+    refs = r.zrevrange(keys.orders(), 0, count - 1)
+    return [get_order(r, *ref.split(":", 1)) for ref in refs]
 
 
 def get_order(r: StoreClient, storefront_id: str, order_id: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Placement: which settlement period an order's money lands in.
+"""Period placement: which settlement period an order's money lands in.
 
 Rules (SPEC, Settlement; docs/rules.md):
 - an order settles in the period holding ``confirmed_at + holding_days`` (the
