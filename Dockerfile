@@ -15,7 +15,7 @@ WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY config ./config
-# The click spool (README "Durability"): a new named volume mounted here takes
+# The click spool (docs/durability.md): a new named volume mounted here takes
 # this directory's owner, so the app can write to it without a root helper.
 RUN mkdir -p /var/lib/redirector/spool && chown -R redirector:redirector /var/lib/redirector \
     && chmod 0700 /var/lib/redirector/spool

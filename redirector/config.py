@@ -41,7 +41,7 @@ AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
 FRAUD = "REDIRECTOR_FRAUD"
 
 # The programs file shipped beside the package in a source checkout (and copied
-# into the image); an installed wheel without it falls back to SPEC's defaults.
+# into the image); an installed wheel without it falls back to the defaults.
 SHIPPED_PROGRAMS = Path(__file__).resolve().parent.parent / "config" / "programs.toml"
 # Click-fraud thresholds (``fraud.py``), shipped and overridden the same way.
 SHIPPED_FRAUD = SHIPPED_PROGRAMS.with_name("fraud.toml")

@@ -1,7 +1,7 @@
 """Device ids: the opaque ``rd_did`` cookie the redirect issues, and the keyed
 hash IP addresses are kept as.
 
-Rules (SPEC, Redirect):
+Rules (docs/domain.md, Redirect):
 - the device id is opaque and issued by the service: a random id signed with
   the link-signing keys (newest signs, every key verifies), so a cookie the
   service did not issue, or one signed with a key since retired, is replaced;

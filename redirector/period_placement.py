@@ -1,6 +1,6 @@
 """Period placement: which settlement period an order's money lands in.
 
-Rules (SPEC, Settlement; docs/rules.md):
+Rules (docs/domain.md, Settlement; docs/rules.md):
 - an order settles in the period holding ``confirmed_at + holding_days`` (the
   channel program's), in the configured time zone; if that period is closed,
   in the first open period after it;

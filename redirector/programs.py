@@ -1,7 +1,7 @@
 """Commission programs: per channel, the three-way shares, the attribution
 window and the holding days. Loaded once at start from ``config/programs.toml``
-(or the file named by ``REDIRECTOR_PROGRAMS``); with no file, every SPEC
-channel gets the SPEC defaults.
+(or the file named by ``REDIRECTOR_PROGRAMS``); with no file, every
+channel gets the defaults of docs/domain.md, Programs.
 """
 
 from __future__ import annotations

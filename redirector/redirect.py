@@ -14,7 +14,7 @@ written to the local spool (``spool.py``) before the answer and replayed into
 the store, exactly once, when it returns. Any other link answers 503 with
 ``Retry-After``, as does any other store error: never a 500.
 
-Rules (SPEC, Redirect):
+Rules (docs/domain.md, Redirect):
 - a token that does not verify, or names no link: 404, a small page, no Location;
 - a disabled link or an inactive product: 410;
 - mobile (iOS, Android, HarmonyOS, in-app browsers) goes to the app deep link

@@ -6,7 +6,7 @@ so a statement reads one hash per period and costs the number of its lines,
 never the number of orders. ``reconcile`` recomputes a period from the order
 records (``replay``) to prove the aggregates right.
 
-Rules (SPEC, Settlement):
+Rules (docs/domain.md, Settlement):
 - where an order settles, and where a later refund of it lands: ``period_placement``
   (the period of ``confirmed_at + holding_days`` in the configured zone, or
   the first open one after it; a refund after the close becomes a negative

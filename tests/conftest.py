@@ -57,8 +57,8 @@ TEA_PRODUCT = {
 }
 
 
-# The figures of a statement's totals and lines, as SPEC lists them (written
-# out here, not imported, so that the tests check the package against SPEC).
+# The figures of a statement's totals and lines, as docs/api.md lists them (written
+# out here, not imported, so that the tests check the package against the contract).
 FIGURES = [
     "orders",
     "gmv",

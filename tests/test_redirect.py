@@ -1,4 +1,4 @@
-"""The redirect, ``GET``/``HEAD /r/<token>`` (SPEC: Links, Redirect).
+"""The redirect, ``GET``/``HEAD /r/<token>`` (docs/domain.md: Links, Redirect).
 
 Each test is one click story: where the click goes, what it records, and what
 it refuses to do.

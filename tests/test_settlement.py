@@ -1,4 +1,4 @@
-"""Settlement (SPEC: Settlement, Orders, Clock; the statement, closing, ad-spend and
+"""Settlement (docs/domain.md: Settlement, Orders, Clock; the statement, closing, ad-spend and
 earnings endpoints).
 
 Each test is one finance story told through the API: shoppers click creators'
@@ -80,7 +80,7 @@ def env(env: dict[str, str], request: Any, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-# -- the test's own arithmetic (SPEC, Orders and Settlement) -------------------------------
+# -- the test's own arithmetic (docs/domain.md, Orders and Settlement) -------------------
 
 
 def half_up(numerator: int, denominator: int) -> int:
@@ -141,7 +141,7 @@ class Book:
 
 
 class Ledger:
-    """The month as SPEC tells it, kept by the test from the events it sends."""
+    """The month as docs/domain.md tells it, kept by the test from the events it sends."""
 
     def __init__(self, shares: dict[str, tuple[int, int, int]]) -> None:
         self.shares = shares

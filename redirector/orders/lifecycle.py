@@ -1,6 +1,6 @@
 """The order lifecycle: what an event does to an order. Pure.
 
-Statuses (SPEC, Orders): ``paid`` → ``confirmed`` → ``refunded`` (partial
+Statuses (docs/domain.md, Orders): ``paid`` → ``confirmed`` → ``refunded`` (partial
 refunds repeat; ``refunded_amount`` is cumulative, never above ``amount``, never
 going down), and ``paid`` → ``cancelled``. The same status with the same data is
 a no-op; any other move is 409 naming both states; an event dated before the

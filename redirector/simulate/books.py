@@ -283,7 +283,7 @@ class Books:
     # -- statements --------------------------------------------------------------
 
     def expected_statement(self, period: str) -> dict[LineKey, dict[str, Any]]:
-        """This run's lines of a period, split and rebated as SPEC says."""
+        """This run's lines of a period, split and rebated as docs/domain.md says."""
         out: dict[LineKey, dict[str, Any]] = {}
         by_account: dict[str, list[LineKey]] = defaultdict(list)
         for (p, account, channel, adjustment), line in sorted(self.lines.items()):
