@@ -4,23 +4,27 @@ Where the figures come from: every order event adds to per-(period, guide
 account, channel) aggregates in the same script that applies it (``orders``),
 so a statement reads one hash per period and costs the number of its lines,
 never the number of orders. ``reconcile`` recomputes a period from the order
-records to prove the aggregates right.
+records (``replay``) to prove the aggregates right.
 
 Rules (docs/domain.md, Settlement):
-- an attributed order settles in the period holding ``confirmed_at +
-  holding_days`` (in the configured zone); if that period is already closed, in
-  the earliest open one after it;
+- where an order settles, and where a later refund of it lands: ``period_placement``
+  (the period of ``confirmed_at + holding_days`` in the configured zone, or
+  the first open one after it; a refund after the close becomes a negative
+  adjustment line in the first open period not before the refund nor the
+  order's own period);
 - a line per (guide account, channel): the creator's agency, or the creator
   when independent; ``orders``, ``gmv`` (net of refunds), ``commission``;
+  regular lines first, then adjustment lines, each by account then channel;
 - the line's commission is split network/platform/guide with the largest
   remainder (``money.split_commission``);
 - an account's ad spend offsets the platform share of its lines in channel-name
-  order (``money.allocate_ad_rebate``); ``platform_net = platform - ad_rebate``,
-  ``guide_payable = guide + ad_rebate``; adjustment lines take no rebate;
-- a closed period's statement is frozen; later refunds of its orders become
-  negative adjustment lines in the earliest open period not before the event.
+  order until spent (``money.allocate_ad_rebate``); ``platform_net = platform -
+  ad_rebate``, ``guide_payable = guide + ad_rebate``; adjustment lines take no
+  rebate; ``totals.ad_spend`` counts each account with a line once;
+- a closed period's statement is frozen.
 
-``build_statement`` is the rule, pure; the functions below it read and write the store.
+``build_statement`` and ``replay`` are the rules, pure; the other functions
+read and write the store.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,15 +41,37 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from . import keys
+from . import keys, orders
 from .clock import utc_from_ms
+from .context import Context
 from .errors import Busy, Conflict, InvalidField, NotFound
 from .money import allocate_ad_rebate, split_commission
+from .orders import HistoryEntry, Order, parse_history_line
+from .period_placement import METRICS, SettlementMove
 from .periods import Period, has_ended, period_of
 from .programs import Program
 from .store import Script, StoreClient
 
-METRICS = ("orders", "gmv", "commission")
+__all__ = [
+    "CSV_COLUMNS",
+    "FIGURES",
+    "METRICS",
+    "Difference",
+    "PeriodAggregates",
+    "build_statement",
+    "close",
+    "closed_periods",
+    "creator_earnings",
+    "parse_period",
+    "put_ad_spend",
+    "recompute",
+    "reconcile",
+    "replay",
+    "resolve_account",
+    "statement",
+    "to_csv",
+]
+
 FIGURES = (
     "orders",
     "gmv",
@@ -62,6 +88,16 @@ FIGURES = (
 # orders (holding days push them forward); further is a mistake.
 MAX_PERIODS_AHEAD = 1
 MAX_CLOSE_ATTEMPTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodAggregates:
+    """What the store keeps of a period, as read (``keys.period_*``)."""
+
+    lines: Mapping[str, str]  # line_field -> figure, regular lines
+    adjustments: Mapping[str, str]  # the same, adjustment lines
+    adjusted_orders: Iterable[str]  # SettlementMove.adjusted_member
+    ad_spend: Mapping[str, str]  # guide account -> ad spend
 
 
 @dataclass
@@ -86,72 +122,83 @@ def _parse_aggregates(raw: Mapping[str, str], adjustment: bool) -> dict[tuple[st
     return lines
 
 
-def build_statement(
-    *,
-    period: Period,
-    status: str,
-    currency: str,
-    tz: ZoneInfo,
-    lines: Mapping[str, str],
-    adjustments: Mapping[str, str],
-    adjusted_orders: Iterable[str],
-    ad_spend: Mapping[str, int],
-    programs: Mapping[str, Program],
-) -> dict[str, Any]:
-    """The statement document from a period's aggregates. Pure."""
-    regular = _parse_aggregates(lines, adjustment=False)
-    adjusting = _parse_aggregates(adjustments, adjustment=True)
-    for member in adjusted_orders:
+def _ordered_lines(aggregates: PeriodAggregates) -> list[_Line]:
+    """Regular lines, then adjustment lines, each by account then channel name."""
+    regular = _parse_aggregates(aggregates.lines, adjustment=False)
+    adjusting = _parse_aggregates(aggregates.adjustments, adjustment=True)
+    for member in aggregates.adjusted_orders:
         account, channel, order_ref = member.split("|", 2)
         if (account, channel) in adjusting:
             adjusting[(account, channel)].order_ids.append(order_ref)
 
-    ordered = sorted(regular.values(), key=lambda x: (x.account, x.channel)) + sorted(
-        adjusting.values(), key=lambda x: (x.account, x.channel)
-    )
+    def by_name(line: _Line) -> tuple[str, str]:
+        return line.account, line.channel
+
+    return sorted(regular.values(), key=by_name) + sorted(adjusting.values(), key=by_name)
+
+
+def _render(line: _Line, program: Program | None, ad_spend: int) -> dict[str, Any]:
+    """A statement line before its rebate: the commission split three ways."""
+    if program is None:
+        raise Conflict(f"no program for channel {line.channel!r}: restore it in the programs")
+    split = split_commission(line.figures["commission"], program.shares)
+    account_type, account_id = line.account.split(":", 1)
+    doc: dict[str, Any] = {
+        "account_id": account_id,
+        "account_type": account_type,
+        "channel": line.channel,
+        **line.figures,
+        "network": split.network,
+        "platform": split.platform,
+        "guide": split.guide,
+        "ad_spend": ad_spend,
+        "ad_rebate": 0,
+        "platform_net": split.platform,
+        "guide_payable": split.guide,
+        "creators": [
+            {"creator_id": creator, **figures} for creator, figures in sorted(line.creators.items())
+        ],
+    }
+    if line.adjustment:
+        doc["adjustment"] = True
+        doc["order_ids"] = sorted(line.order_ids)
+    return doc
+
+
+def _rebate(docs: list[dict[str, Any]], ad_spend: int) -> None:
+    """An account's ad spend offsets the platform share of its regular lines,
+    given in channel-name order (``money.allocate_ad_rebate``)."""
+    rebates = allocate_ad_rebate([d["platform"] for d in docs], ad_spend)
+    for doc, rebate in zip(docs, rebates, strict=True):
+        doc["ad_rebate"] = rebate
+        doc["platform_net"] = doc["platform"] - rebate
+        doc["guide_payable"] = doc["guide"] + rebate
+
+
+def build_statement(
+    period: Period,
+    status: str,
+    aggregates: PeriodAggregates,
+    *,
+    currency: str,
+    tz: ZoneInfo,
+    programs: Mapping[str, Program],
+) -> dict[str, Any]:
+    """The statement document from a period's aggregates. Pure."""
+    spend = {account: int(v) for account, v in aggregates.ad_spend.items()}
     rendered: list[dict[str, Any]] = []
     by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in ordered:
-        program = programs.get(line.channel)
-        if program is None:
-            raise Conflict(f"no program for channel {line.channel!r}: restore it in the programs")
-        split = split_commission(line.figures["commission"], program.shares)
-        account_type, account_id = line.account.split(":", 1)
-        doc: dict[str, Any] = {
-            "account_id": account_id,
-            "account_type": account_type,
-            "channel": line.channel,
-            **line.figures,
-            "network": split.network,
-            "platform": split.platform,
-            "guide": split.guide,
-            "ad_spend": ad_spend.get(line.account, 0),
-            "ad_rebate": 0,
-            "platform_net": split.platform,
-            "guide_payable": split.guide,
-            "creators": [
-                {"creator_id": creator, **figures}
-                for creator, figures in sorted(line.creators.items())
-            ],
-        }
-        if line.adjustment:
-            doc["adjustment"] = True
-            doc["order_ids"] = sorted(line.order_ids)
-        else:
+    for line in _ordered_lines(aggregates):
+        doc = _render(line, programs.get(line.channel), spend.get(line.account, 0))
+        if not line.adjustment:  # adjustment lines take no rebate
             by_account[line.account].append(doc)
         rendered.append(doc)
-
-    # Regular lines only, in channel-name order (they are sorted so already).
     for account, docs in by_account.items():
-        rebates = allocate_ad_rebate([d["platform"] for d in docs], ad_spend.get(account, 0))
-        for doc, rebate in zip(docs, rebates, strict=True):
-            doc["ad_rebate"] = rebate
-            doc["platform_net"] = doc["platform"] - rebate
-            doc["guide_payable"] = doc["guide"] + rebate
+        _rebate(docs, spend.get(account, 0))
 
     totals = {name: sum(d[name] for d in rendered) for name in FIGURES}
     accounts = {f"{d['account_type']}:{d['account_id']}" for d in rendered}
-    totals["ad_spend"] = sum(ad_spend.get(a, 0) for a in accounts)
+    totals["ad_spend"] = sum(spend.get(a, 0) for a in accounts)
     return {
         "period": str(period),
         "status": status,
@@ -191,32 +238,28 @@ def _read_aggregates(pipe: Any, period: str) -> None:
     pipe.hgetall(keys.period_ad_spend(period))
 
 
-def statement(svc: Any, period: Period) -> dict[str, Any]:
+def statement(ctx: Context, period: Period) -> dict[str, Any]:
     """The period's statement: the frozen document if closed, else computed now."""
-    r = svc.store
+    r = ctx.store
     frozen = r.get(keys.period_statement(str(period)))
     if frozen is not None:
         return json.loads(frozen)
     # MULTI: one consistent view of the period, never half of an event.
     pipe = r.pipeline(transaction=True)
     _read_aggregates(pipe, str(period))
-    lines, adjustments, adjusted, spend = pipe.execute()
-    return _statement_from(svc, period, "open", lines, adjustments, adjusted, spend)
+    return _statement_from(ctx, period, "open", PeriodAggregates(*pipe.execute()))
 
 
 def _statement_from(
-    svc: Any, period: Period, status: str, lines: Any, adjustments: Any, adjusted: Any, spend: Any
+    ctx: Context, period: Period, status: str, aggregates: PeriodAggregates
 ) -> dict[str, Any]:
-    settings = svc.settings
+    settings = ctx.settings
     return build_statement(
-        period=period,
-        status=status,
+        period,
+        status,
+        aggregates,
         currency=settings.currency,
         tz=settings.timezone,
-        lines=lines,
-        adjustments=adjustments,
-        adjusted_orders=adjusted,
-        ad_spend={a: int(v) for a, v in spend.items()},
         programs=settings.programs,
     )
 
@@ -239,25 +282,26 @@ return {'ok'}
 )
 
 
-def close(svc: Any, period: Period) -> dict[str, Any]:
+def close(ctx: Context, period: Period) -> dict[str, Any]:
     """Close an ended period and freeze its statement; 409 before its end or twice.
 
     The document is stored only if nothing was written to the period since it
     was computed (``CLOSE`` checks the period's write counter)."""
-    r = svc.store
-    now_ms = svc.clock.now_ms()
-    if not has_ended(period, utc_from_ms(now_ms), svc.settings.timezone):
+    r = ctx.store
+    now_ms = ctx.clock.now_ms()
+    tz = ctx.settings.timezone
+    if not has_ended(period, utc_from_ms(now_ms), tz):
         raise Conflict(
-            f"period {period} has not ended yet in {svc.settings.timezone.key}; "
-            f"it can be closed from {period.end(svc.settings.timezone).isoformat()}"
+            f"period {period} has not ended yet in {tz.key}; "
+            f"it can be closed from {period.end(tz).isoformat()}"
         )
     name = str(period)
     for _ in range(MAX_CLOSE_ATTEMPTS):
         pipe = r.pipeline(transaction=True)
         pipe.hget(keys.period_versions(), name)
         _read_aggregates(pipe, name)
-        version, lines, adjustments, adjusted, spend = pipe.execute()
-        doc = _statement_from(svc, period, "closed", lines, adjustments, adjusted, spend)
+        version, *read = pipe.execute()
+        doc = _statement_from(ctx, period, "closed", PeriodAggregates(*read))
         doc["closed_at"] = now_ms
         answer = CLOSE(
             r,
@@ -292,8 +336,8 @@ def resolve_account(r: StoreClient, account_id: str) -> str:
     raise NotFound(f"no agency or independent creator {account_id!r}")
 
 
-def put_ad_spend(svc: Any, period: Period, account_id: str, amount: int) -> dict[str, Any]:
-    r = svc.store
+def put_ad_spend(ctx: Context, period: Period, account_id: str, amount: int) -> dict[str, Any]:
+    r = ctx.store
     account = resolve_account(r, account_id)
     name = str(period)
     with r.pipeline(transaction=True) as pipe:
@@ -382,15 +426,39 @@ class Difference:
     recomputed: int | str | None
 
 
-def recompute(svc: Any, period: Period) -> tuple[dict[str, int], dict[str, int], set[str]]:
-    """A period's aggregates recomputed from the order records alone: each
-    order's applied events replayed through ``orders.plan``, each seeing the
-    periods that were closed before it (by the money sequence). An admin's
-    review (``release``/``reject``) is one of those events."""
-    from . import orders
+def replay(
+    order: Order,
+    history: Iterable[tuple[int, HistoryEntry]],
+    closing: Mapping[str, int],
+    programs: Mapping[str, Program],
+    tz: ZoneInfo,
+) -> Iterator[SettlementMove]:
+    """The settlement moves of an order's applied events, replayed through
+    ``orders.plan`` from nothing up to ``order`` (its final state: credit and
+    hold were decided at ``paid``); each event sees the periods closed before
+    its own money sequence number. Pure."""
+    fields: dict[str, Any] = {}
+    for sequence, entry in history:
+        if not entry.applied:
+            continue
+        state = Order.from_hash(order.storefront_id, order.order_id, fields) if fields else None
+        plan = orders.plan(
+            state,
+            entry.event(order.order_id, order.currency),
+            credit=order.credit,
+            programs=programs,
+            tz=tz,
+            closed={p for p, closed_at in closing.items() if closed_at < sequence},
+            hold=order.review_reason,  # decided at paid, from the click
+        )
+        fields.update({name: str(value) for name, value in plan.fields.items()})
+        yield from plan.settlement
 
-    r = svc.store
-    settings = svc.settings
+
+def recompute(ctx: Context, period: Period) -> tuple[dict[str, int], dict[str, int], set[str]]:
+    """A period's aggregates recomputed from the order records alone (``replay``).
+    An admin's review (``release``/``reject``) is one of the replayed events."""
+    r, settings = ctx.store, ctx.settings
     closing = closed_periods(r)
     name = str(period)
     lines: dict[str, int] = defaultdict(int)
@@ -402,63 +470,26 @@ def recompute(svc: Any, period: Period) -> tuple[dict[str, int], dict[str, int],
         pipe.hgetall(keys.order(storefront_id, order_id))
         pipe.lrange(keys.order_history(storefront_id, order_id), 0, -1)
         data, history = pipe.execute()
-        final = orders.Order.from_hash(storefront_id, order_id, data)
-        if final.credit is None:
+        order = Order.from_hash(storefront_id, order_id, data)
+        if order.credit is None:
             continue
-        fields: dict[str, Any] = {}
-        for raw in history:
-            sequence, _, body = raw.partition(" ")
-            entry = json.loads(body)
-            if not entry["applied"]:
+        entries = [parse_history_line(line) for line in history]
+        for move in replay(order, entries, closing, settings.programs, settings.timezone):
+            if move.period != name:
                 continue
-            event = orders.OrderEvent(
-                webhook_id=entry["webhook_id"],
-                order_id=order_id,
-                status=entry["status"],
-                amount=entry["amount"],
-                currency=final.currency,
-                occurred_ms=entry["occurred_at"],
-                received_ms=entry["received_at"],
-                refunded_amount=entry["refunded_amount"],
-            )
-            state = (
-                orders.Order.from_hash(
-                    storefront_id, order_id, {k: str(v) for k, v in fields.items()}
-                )
-                if fields
-                else None
-            )
-            closed = {p for p, seq in closing.items() if seq < int(sequence)}
-            plan = orders.plan(
-                state,
-                event,
-                credit=final.credit,
-                programs=settings.programs,
-                tz=settings.timezone,
-                closed=closed,
-                hold=final.review_reason,  # decided at paid, from the click
-            )
-            fields.update(plan.fields)
-            fields["storefront_id"] = storefront_id
-            for move in plan.settlement:
-                if move.period != name:
-                    continue
-                target = adjustments if move.adjustment else lines
-                for creator in ("*", move.creator_id):
-                    for metric in METRICS:
-                        target[orders.line_field(move.account, move.channel, creator, metric)] += (
-                            getattr(move, metric)
-                        )
-                if move.adjustment:
-                    adjusted.add(f"{move.account}|{move.channel}|{move.order_ref}")
+            target = adjustments if move.adjustment else lines
+            for field_name, value in move.figures():
+                target[field_name] += value
+            if move.adjustment:
+                adjusted.add(move.adjusted_member)
     return dict(lines), dict(adjustments), adjusted
 
 
-def reconcile(svc: Any, period: Period) -> list[Difference]:
+def reconcile(ctx: Context, period: Period) -> list[Difference]:
     """Differences between the stored aggregates and a recomputation (never any)."""
-    r = svc.store
+    r = ctx.store
     name = str(period)
-    lines, adjustments, adjusted = recompute(svc, period)
+    lines, adjustments, adjusted = recompute(ctx, period)
     differences: list[Difference] = []
     for where, stored_raw, fresh in (
         ("lines", r.hgetall(keys.period_lines(name)), lines),

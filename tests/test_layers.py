@@ -99,6 +99,6 @@ def test_recent_orders_are_the_newest_first(store: Any) -> None:
         return {"order_id": order_id}
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(orders, "get_order", get_order)
+        patch.setattr(orders.service, "get_order", get_order)  # where recent_orders reads it
         assert [o["order_id"] for o in orders.recent_orders(store, 2)] == ["o-3", "o-2"]
     assert seen == [("shop", "o-3"), ("shop", "o-2")]

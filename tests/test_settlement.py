@@ -28,10 +28,12 @@ import pytest
 from click.testing import CliRunner
 
 import redirector.cli
-from redirector import extension, keys, settlement
-from redirector.clock import MockClock
+from redirector import extension, keys, period_placement, settlement
+from redirector.clock import MockClock, ms_from_datetime
 from redirector.config import PROGRAMS
+from redirector.orders import writes
 from redirector.periods import Period
+from redirector.programs import default_programs
 from redirector.settlement import Difference
 from redirector.storefront_client import StorefrontClient
 from tests.conftest import DESKTOP_CHROME, FIGURES, Api, real_redis_url, snapshot
@@ -925,3 +927,268 @@ def test_a_statement_costs_its_lines_not_its_orders(
     market.at(DEC_START)
     api.ok("POST", f"/api/v1/settlements/{NOV}/close")
     assert cost(NOV) == 1  # the frozen document
+
+
+# -- a close racing an event -----------------------------------------------------------------
+
+
+def test_a_period_closed_between_an_events_read_and_its_write_never_takes_the_event(
+    api: Api, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The confirmation reads November open; before it writes, an admin closes
+    November. The write must see the close (``APPLY`` guards every period it
+    writes to open) and the event be planned again, into December."""
+    market = Market(api, store)
+    market.sell("o-1", "bob", "weibo", "cup", 10_000, datetime(2026, 11, 20, tzinfo=TZ))
+    closings: list[Any] = []
+    read = writes.read
+
+    def read_then_close(*args: Any) -> writes.Snapshot:
+        seen = read(*args)
+        if not closings:  # in the gap between the first read and its write
+            closings.append(api.admin("POST", f"/api/v1/settlements/{NOV}/close"))
+            closings.append(store.hgetall(keys.period_lines(NOV)))
+        else:
+            closings.append("read again")
+        return seen
+
+    with monkeypatch.context() as patched:
+        patched.setattr(writes, "read", read_then_close)
+        market.event("o-1", "confirmed", datetime(2026, 11, 30, 23, tzinfo=TZ), arrives=DEC_START)
+
+    closing, lines_at_close, *again = closings
+    assert closing.status_code == 200, closing.get_json()
+    assert closing.get_json()["totals"]["orders"] == 0
+    assert api.ok("GET", "/api/v1/orders/taobao/o-1")["settled_period"] == DEC
+    assert store.hgetall(keys.period_lines(NOV)) == lines_at_close
+    assert api.call("GET", f"/api/v1/settlements/{NOV}").get_data() == closing.get_data()
+    december = line_of(market.statement(DEC), "bob", "weibo")
+    assert (december["orders"], december["gmv"], december["commission"]) == (1, 10_000, 2_000)
+    assert again == ["read again"]  # planned once more, seeing November closed
+
+
+# -- statements worked by hand -------------------------------------------------------------
+
+
+def test_ad_spend_offsets_the_platform_share_in_channel_name_order_until_spent(
+    api: Api, store: Any
+) -> None:
+    market = Market(api, store)
+    # Sold in the reverse of the channels' name order, so arrival order is not the rule.
+    market.sell("o-w", "alice", "weibo", "cup", 5_900, datetime(2026, 11, 3, tzinfo=TZ))
+    market.sell("o-k", "alice", "kuaishou", "tea", 10_000, datetime(2026, 11, 4, tzinfo=TZ))
+    market.sell("o-d", "alice", "douyin", "cup", 10_000, datetime(2026, 11, 5, tzinfo=TZ))
+    for order_id in ("o-w", "o-k", "o-d"):
+        market.event(order_id, "confirmed", datetime(2026, 11, 10, tzinfo=TZ))
+    assert market.ad_spend(NOV, "starlight", 800).status_code == 200
+
+    # Default shares 10/30/60 %:
+    #   douyin   cup 10000 x 20% = 2000 -> 200 / 600 / 1200
+    #   kuaishou tea 10000 x 15% = 1500 -> 150 / 450 /  900
+    #   weibo    cup  5900 x 20% = 1180 -> 118 / 354 /  708
+    # Starlight's 800 of ad spend, line by line in channel-name order:
+    #   douyin   min(600, 800) = 600, 200 left: platform_net 0,   guide_payable 1800
+    #   kuaishou min(450, 200) = 200,   0 left: platform_net 250, guide_payable 1100
+    #   weibo    0:                             platform_net 354, guide_payable  708
+    doc = market.statement(NOV)
+    shown = ("channel", "platform", "ad_spend", "ad_rebate", "platform_net", "guide")
+    assert [(*(x[name] for name in shown), x["guide_payable"]) for x in doc["lines"]] == [
+        ("douyin", 600, 800, 600, 0, 1_200, 1_800),
+        ("kuaishou", 450, 800, 200, 250, 900, 1_100),
+        ("weibo", 354, 800, 0, 354, 708, 708),
+    ]
+    assert doc["totals"] == {
+        "orders": 3,
+        "gmv": 25_900,
+        "commission": 4_680,
+        "network": 468,
+        "platform": 1_404,
+        "guide": 2_808,
+        "ad_spend": 800,
+        "ad_rebate": 800,
+        "platform_net": 604,
+        "guide_payable": 3_608,
+    }
+
+
+@pytest.mark.parametrize(
+    ("zone", "settles_in", "stays_empty"),
+    [("Asia/Shanghai", DEC, NOV), ("UTC", NOV, DEC)],
+    ids=["shanghai", "utc"],
+)
+def test_the_configured_zone_says_which_month_a_confirmation_settles_in(
+    env: dict[str, str],
+    request: pytest.FixtureRequest,
+    zone: str,
+    settles_in: str,
+    stays_empty: str,
+) -> None:
+    env["REDIRECTOR_TIMEZONE"] = zone
+    api, store = request.getfixturevalue("api"), request.getfixturevalue("store")
+    market = Market(api, store)
+    market.sell("o-1", "bob", "weibo", "cup", 10_000, datetime(2026, 11, 20, tzinfo=UTC))
+    # 2026-11-30T17:00:00Z is 1 December 01:00 in Asia/Shanghai, still 30 November in UTC.
+    market.event("o-1", "confirmed", datetime(2026, 11, 30, 17, tzinfo=UTC))
+
+    # Bob is independent: his own guide account. Cup 10000 x 20% = 2000 commission,
+    # split 10/30/60 % = 200 / 600 / 1200; no ad spend, so nothing is rebated.
+    figures = {"orders": 1, "gmv": 10_000, "commission": 2_000}
+    split = {"network": 200, "platform": 600, "guide": 1_200}
+    rebated = {"ad_spend": 0, "ad_rebate": 0, "platform_net": 600, "guide_payable": 1_200}
+    assert market.statement(settles_in) == {
+        "period": settles_in,
+        "status": "open",
+        "currency": "CNY",
+        "timezone": zone,
+        "totals": {**figures, **split, **rebated},
+        "lines": [
+            {
+                "account_id": "bob",
+                "account_type": "creator",
+                "channel": "weibo",
+                **figures,
+                **split,
+                **rebated,
+                "creators": [{"creator_id": "bob", **figures}],
+            }
+        ],
+    }
+    empty = market.statement(stays_empty)
+    assert (empty["lines"], set(empty["totals"].values())) == ([], {0})
+    assert api.ok("GET", "/api/v1/orders/taobao/o-1")["settled_period"] == settles_in
+
+
+def test_the_statement_builder_alone_worked_by_hand() -> None:
+    """``build_statement`` from a period's aggregates as the store keeps them: no
+    HTTP, no store."""
+
+    def line(account: str, channel: str, creator: str, orders: int, gmv: int, c: int) -> dict:
+        return {
+            f"{account}|{channel}|{creator}|{metric}": str(value)
+            for metric, value in (("orders", orders), ("gmv", gmv), ("commission", c))
+        }
+
+    aggregates = settlement.PeriodAggregates(
+        lines={
+            **line("creator:bob", "kuaishou", "*", 1, 5_000, 750),
+            **line("creator:bob", "kuaishou", "bob", 1, 5_000, 750),
+            **line("agency:starlight", "weibo", "*", 1, 10_000, 1_500),
+            **line("agency:starlight", "weibo", "alice", 1, 10_000, 1_500),
+            **line("agency:starlight", "douyin", "*", 2, 20_000, 4_001),
+            **line("agency:starlight", "douyin", "carol", 1, 8_000, 1_601),
+            **line("agency:starlight", "douyin", "alice", 1, 12_000, 2_400),
+        },
+        adjustments={
+            **line("agency:starlight", "weibo", "*", 0, -2_000, -300),
+            **line("agency:starlight", "weibo", "alice", 0, -2_000, -300),
+        },
+        adjusted_orders=["agency:starlight|weibo|taobao:o-9", "agency:starlight|weibo|taobao:o-3"],
+        ad_spend={"agency:starlight": "1300", "creator:bob": "0", "agency:nobody": "500"},
+    )
+    doc = settlement.build_statement(
+        Period(2026, 11),
+        "open",
+        aggregates,
+        currency="CNY",
+        tz=TZ,
+        programs=default_programs(),
+    )
+
+    # Shares 10/30/60 %, largest remainder:
+    #   douyin 4001: 400.1 / 1200.3 / 2400.6 -> floors 400/1200/2400, the 1 left to guide
+    #   weibo 1500 -> 150/450/900;  kuaishou 750 -> 75/225/450
+    #   the adjustment -300 mirrors 300 -> -30/-90/-180
+    # Starlight's 1300 of ad spend, regular lines in channel-name order: douyin
+    # min(1200, 1300) = 1200, then weibo min(450, 100) = 100; the adjustment none.
+    # Bob spent 0. "agency:nobody" has no line: its spend is not in the totals.
+    def figures(orders: int, gmv: int, c: int, split: tuple, spend: int, rebate: int) -> dict:
+        network, platform, guide = split
+        return {
+            "orders": orders,
+            "gmv": gmv,
+            "commission": c,
+            "network": network,
+            "platform": platform,
+            "guide": guide,
+            "ad_spend": spend,
+            "ad_rebate": rebate,
+            "platform_net": platform - rebate,
+            "guide_payable": guide + rebate,
+        }
+
+    def creator(creator_id: str, orders: int, gmv: int, c: int) -> dict:
+        return {"creator_id": creator_id, "orders": orders, "gmv": gmv, "commission": c}
+
+    starlight = {"account_id": "starlight", "account_type": "agency"}
+    assert doc == {
+        "period": "2026-11",
+        "status": "open",
+        "currency": "CNY",
+        "timezone": "Asia/Shanghai",
+        "totals": {
+            "orders": 4,
+            "gmv": 33_000,
+            "commission": 5_951,
+            "network": 595,
+            "platform": 1_785,
+            "guide": 3_571,
+            "ad_spend": 1_300,
+            "ad_rebate": 1_300,
+            "platform_net": 485,
+            "guide_payable": 4_871,
+        },
+        "lines": [
+            {
+                **starlight,
+                "channel": "douyin",
+                **figures(2, 20_000, 4_001, (400, 1_200, 2_401), 1_300, 1_200),
+                "creators": [creator("alice", 1, 12_000, 2_400), creator("carol", 1, 8_000, 1_601)],
+            },
+            {
+                **starlight,
+                "channel": "weibo",
+                **figures(1, 10_000, 1_500, (150, 450, 900), 1_300, 100),
+                "creators": [creator("alice", 1, 10_000, 1_500)],
+            },
+            {
+                "account_id": "bob",
+                "account_type": "creator",
+                "channel": "kuaishou",
+                **figures(1, 5_000, 750, (75, 225, 450), 0, 0),
+                "creators": [creator("bob", 1, 5_000, 750)],
+            },
+            {
+                **starlight,
+                "channel": "weibo",
+                **figures(0, -2_000, -300, (-30, -90, -180), 1_300, 0),
+                "creators": [creator("alice", 0, -2_000, -300)],
+                "adjustment": True,
+                "order_ids": ["taobao:o-3", "taobao:o-9"],
+            },
+        ],
+    }
+
+
+def test_where_an_order_settles_and_a_refund_lands_worked_by_hand() -> None:
+    def ms(*when: int) -> int:
+        return ms_from_datetime(datetime(*when, tzinfo=TZ))
+
+    settles, lands = period_placement.settlement_period, period_placement.refund_landing
+    nov, dec, jan = Period(2026, 11), Period(2026, 12), Period(2027, 1)
+    # December's first local instant is December; the millisecond before it is not.
+    assert settles(ms(2026, 12, 1), 0, TZ, set()) == dec
+    assert settles(ms(2026, 12, 1) - 1, 0, TZ, set()) == nov
+    # Holding days are local calendar days: 21 November + 10 is 1 December.
+    assert settles(ms(2026, 11, 21, 0, 1), 10, TZ, set()) == dec
+    assert settles(ms(2026, 11, 20, 23, 59), 10, TZ, set()) == nov
+    # A closed period passes the order on to the first open one after it.
+    assert settles(ms(2026, 11, 10), 0, TZ, {NOV, DEC}) == jan
+    # A refund moves the order's own line while its period is open, whatever its date.
+    assert lands(ms(2027, 1, 5), nov, TZ, {DEC}) == period_placement.Landing(nov, adjustment=False)
+    # Closed: an adjustment, not before the refund's period...
+    assert lands(ms(2026, 12, 28), nov, TZ, {NOV}) == period_placement.Landing(dec, adjustment=True)
+    assert lands(ms(2026, 12, 28), nov, TZ, {NOV, DEC}) == period_placement.Landing(
+        jan, adjustment=True
+    )
+    # ...nor before the order's own: a refund dated October lands after November.
+    assert lands(ms(2026, 10, 15), nov, TZ, {NOV}) == period_placement.Landing(dec, adjustment=True)
