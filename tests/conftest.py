@@ -19,12 +19,18 @@ import fakeredis
 import pytest
 import redis
 from click.testing import CliRunner
+from hypothesis import settings as hypothesis_profile
 
 from redirector import create_app
 from redirector.clock import MockClock
 from redirector.config import Settings
 from redirector.extension import context_of
 from redirector.storefront_client import StorefrontClient
+
+# Property tests judge results, never timings: a loaded CI machine (or a first
+# call that imports and compiles) must not turn a slow example into a failure.
+hypothesis_profile.register_profile("redirector", deadline=None)
+hypothesis_profile.load_profile("redirector")
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 SECRET_KEYS = "test-signing-key-newest-0123456789,test-signing-key-older-0123456789"
