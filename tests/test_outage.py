@@ -30,9 +30,10 @@ import requests
 
 from redirector import clicks, create_app, keys, spool
 from redirector.config import Settings
-from redirector.errors import ConfigError
+from redirector.errors import ConfigError, StoreUnavailable
 from redirector.links import local_date
 from redirector.redirect import with_click_id
+from redirector.store import STORE_AWAY
 from redirector.storefront_client import StorefrontClient
 
 from .conftest import (
@@ -76,21 +77,19 @@ def click_id_in(location: str) -> str:
 
 def record(store: Any, link_id: str, click_id: str, now_ms: int, **kw: Any) -> Any:
     """``record_click`` as the redirect calls it."""
-    return clicks.record_click(
-        store,
+    click = clicks.ClickFacts(
         link_id=link_id,
         click_id=click_id,
-        now_ms=now_ms,
+        at_ms=now_ms,
         device=kw.pop("device", "dev0000000000001"),
         ip_hash="0123456789ab",
         user_agent="desktop",
         bot=kw.pop("bot", False),
         referrer="",
         local_date="2025-03-02",
-        retention_seconds=16 * 86400,
-        unique_window_ms=86_400_000,
-        **kw,
     )
+    policy = clicks.ClickPolicy(retention_seconds=16 * 86400, unique_window_ms=86_400_000)
+    return clicks.record_click(store, click, policy, **kw)
 
 
 # -- the click script: once per click id, and replays ------------------------------------
@@ -158,7 +157,7 @@ def test_in_an_outage_only_links_redirected_recently_are_redirected(
     assert click(disabled).status_code == 410  # Redis up: the store's word, at once
 
     def away(*args: Any, **kw: Any) -> Any:
-        raise redis.exceptions.ConnectionError("Redis is away")
+        raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("Redis is away")
 
     monkeypatch.setattr(clicks, "record_click", away)
     spooled = click(kept)
@@ -190,7 +189,7 @@ class FakeStore:
         answers = []
         for click in batch:
             if not self.up or self.fail_after == 0:
-                raise redis.exceptions.ConnectionError("away")
+                raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("away")
             if self.fail_after is not None:
                 self.fail_after -= 1
             self.sent[click["click_id"]] += 1

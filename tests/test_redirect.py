@@ -977,12 +977,14 @@ def test_device_index_lists_a_devices_human_clicks_newest_first_once_each(
 
     def record(link: dict[str, Any], at: int, bot: bool = False, click_id: str = "") -> str:
         click_id = click_id or clicks.new_click_id(link["id"], at)
-        clicks.record_click(
-            store, link_id=link["id"], click_id=click_id, now_ms=at, device="Dev0123456789abc",
+        click = clicks.ClickFacts(
+            link_id=link["id"], click_id=click_id, at_ms=at, device="Dev0123456789abc",
             ip_hash="0a0b0c0d0e0f", user_agent="bot/crawler" if bot else "ios", bot=bot,
-            referrer="", local_date="2025-03-02", retention_seconds=settings.retention_seconds,
-            unique_window_ms=86_400_000,
+            referrer="", local_date="2025-03-02",
         )  # fmt: skip
+        clicks.record_click(
+            store, click, clicks.ClickPolicy(settings.retention_seconds, 86_400_000)
+        )
         return click_id
 
     first = record(tea, start)

@@ -19,7 +19,6 @@ from .. import metrics
 from ..errors import Busy, RedirectorError, StoreUnavailable
 from ..extension import context, context_of
 from ..secrets_at_rest import SecretBox, box_for
-from ..store import UNAVAILABLE_ERRORS
 
 
 def iso(ms: int, tz: Any) -> str:
@@ -111,12 +110,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RedirectorError)
     def _domain_error(error: RedirectorError) -> tuple[Response, int]:
         return error_response(error)
-
-    def _store_down(error: Exception) -> tuple[Response, int]:
-        return error_response(StoreUnavailable("the store is unreachable; retry shortly"))
-
-    for exc_class in UNAVAILABLE_ERRORS:
-        app.register_error_handler(exc_class, _store_down)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded) -> Any:
