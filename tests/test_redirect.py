@@ -516,6 +516,20 @@ def test_device_is_unique_again_24_hours_after_its_unique_click(
     assert stats["bot_clicks"] == 0
 
 
+def test_a_click_exactly_24_hours_after_the_unique_click_is_unique_again(
+    client: Any, store: Any, tea: dict[str, Any], clock: MockClock
+) -> None:
+    # The window is the 24 hours before the click, its first instant left out:
+    # to the millisecond, a unique click 24 h ago no longer counts.
+    def unique_at(moment: datetime) -> bool:
+        clock.set(moment)
+        return clicks.get_click(store, click_id_in(click(client, tea["token"]))).unique
+
+    assert unique_at(T0) is True
+    assert unique_at(T0 + timedelta(hours=24) - timedelta(milliseconds=1)) is False
+    assert unique_at(T0 + timedelta(hours=24)) is True
+
+
 def test_another_device_is_unique(
     app: Any, client: Any, store: Any, api: Api, tea: dict[str, Any], clock: MockClock
 ) -> None:
