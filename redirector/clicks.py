@@ -339,8 +339,9 @@ def replay_clicks(
     return [_outcome(answers[i]) for i in positions]
 
 
-@dataclass(frozen=True, slots=True)
-class ClickOutcome:
+class ClickOutcome(NamedTuple):
+    """The click script's answer. A NamedTuple, as ``ClickFacts``: one per click."""
+
     status: int  # 302, 404 or 410
     web_url: str = ""
     app_url: str = ""

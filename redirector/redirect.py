@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 import redis
 
 from . import bots, clicks, metrics
-from .clicks import ClickFacts, ClickOutcome
+from .clicks import DAY_MS, ClickFacts, ClickOutcome
 from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
 from .context import Context
 from .devices import IpHasher, cookie_value
@@ -165,7 +165,7 @@ class Redirector:
             return self._offline(start_response, visit, click)
         except redis.RedisError as exc:
             return self._store_error(start_response, visit.head, exc)
-        self.buckets.learn(visit.link_id, now_ms // clicks.DAY_MS, outcome)
+        self.buckets.learn(visit.link_id, now_ms // DAY_MS, outcome)
         if outcome.status != 302:
             return self._refused(start_response, visit, outcome.status)
         if self.outage is not None:
@@ -198,7 +198,7 @@ class Redirector:
     def click(self, environ: dict[str, Any], visit: Visit, now_ms: int) -> ClickFacts:
         """The visit as a click made now, in the records bucket its link fills."""
         link_id = visit.link_id
-        bucket = self.buckets.current(link_id, now_ms // clicks.DAY_MS)
+        bucket = self.buckets.current(link_id, now_ms // DAY_MS)
         return ClickFacts(
             link_id,
             clicks.new_click_id(link_id, now_ms, bucket),

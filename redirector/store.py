@@ -196,12 +196,12 @@ def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
     away, on either path, raises ``StoreUnavailable``."""
     direct = type(client) in _DIRECT
     replies: list[Any] = [None] * len(calls)
-    todo = list(range(len(calls)))
+    todo: Sequence[int] = range(len(calls))  # every call, then those NOSCRIPT failed
+    sending = calls
     try:
         for attempt in (1, 2):
-            sending = [calls[i] for i in todo]
             if direct:
-                packed = b"".join(script.pack(keys, args) for script, keys, args in sending)
+                packed = b"".join([script.pack(keys, args) for script, keys, args in sending])
                 answers = _send(client, packed, len(sending))
             else:
                 pipe = client.pipeline(transaction=False)
@@ -216,6 +216,7 @@ def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
             if attempt == 2 or not all(isinstance(e, NoScriptError) for e in errors):
                 raise errors[0]
             todo = [i for i in todo if isinstance(replies[i], NoScriptError)]
+            sending = [calls[i] for i in todo]
             for script in {calls[i][0].sha: calls[i][0] for i in todo}.values():
                 client.script_load(script.source)
     except UNAVAILABLE_ERRORS as exc:  # the direct path's, and error replies

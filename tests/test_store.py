@@ -1,4 +1,5 @@
-"""The store client's round trips on the redirect's path (``store.run_scripts``)."""
+"""The store client's round trips on the redirect's path (``store.run_scripts``),
+and the boundary where a store away becomes ``StoreUnavailable``."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
+from redirector import create_app
 from redirector import store as store_module
 from redirector.config import Settings
 from redirector.errors import StoreUnavailable
 from redirector.store import UNAVAILABLE_ERRORS, Script, error_of, run_scripts
-from tests.conftest import real_redis_url
+from tests.conftest import ADMIN_TOKEN, real_redis_url
 
 needs_redis = pytest.mark.skipif(
     not real_redis_url(), reason="the direct path is taken on one real Redis (REDIS_URL)"
@@ -177,3 +179,18 @@ def test_other_store_errors_stay_redis_py_errors() -> None:
     assert not isinstance(caught.value, StoreUnavailable)
     with pytest.raises(redis.ResponseError):
         run_scripts(client, [(ECHO, [], ["a", "not a number"])])
+
+
+def test_the_api_and_the_console_answer_a_store_away_with_503_and_retry_after(
+    settings: Settings,
+) -> None:
+    down = redis.Redis(port=1, retry=Retry(NoBackoff(), 0))
+    client = create_app(settings, store=down, test_config={"TESTING": True}).test_client()
+
+    api = client.get("/api/v1/links", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    page = client.get("/leaderboard")
+
+    assert (api.status_code, page.status_code) == (503, 503)
+    assert api.get_json()["error"]["code"] == "store_unavailable"
+    assert page.content_type.startswith("text/html")
+    assert api.headers["Retry-After"] == page.headers["Retry-After"] == "5"
