@@ -135,9 +135,10 @@ _translating_classes: dict[tuple[type[Any], bool], type[Any]] = {}
 
 
 def _translating(base: type[Any], *, pipeline: bool) -> type[Any]:
-    """``base`` whose commands translate: every command of a client goes through
-    ``execute_command``; a pipeline's also through ``execute`` (which a watched
-    pipeline's commands bypass, run at once by ``execute_command``)."""
+    """``base`` whose commands translate. Every command of a client goes through
+    ``execute_command``, and its pipelines are made to translate too; a
+    pipeline's commands are sent by ``execute`` (a watched pipeline's at once,
+    by ``execute_command``)."""
     known = _translating_classes.get((base, pipeline))
     if known is not None:
         return known
