@@ -61,7 +61,7 @@ from bench.redirect import (
 )
 from redirector import clicks, keys
 from redirector.config import Settings
-from redirector.store import UNAVAILABLE_ERRORS
+from redirector.errors import StoreUnavailable
 from tests.servers import RedisProcess, free_port, wait_until
 
 LINK_ID = "DuRaBiLiTy"
@@ -113,27 +113,27 @@ def run(policy: str, seconds: float, threads: int, directory: str | None) -> Res
         # One client per thread, as one per worker process, no retries (store.connect).
         setup_link(redis.Redis.from_url(server.url, **options))
 
+        click_policy = clicks.ClickPolicy(retention_seconds=86_400, unique_window_ms=86_400_000)
+
         def clicker(n: int) -> None:
             client = redis.Redis.from_url(server.url, **options)
             device = f"dev{n:013d}"
             while not stop.is_set():
                 now = int(time.time() * 1000)
                 try:
-                    outcome = clicks.record_click(
-                        client,
+                    click = clicks.ClickFacts(
                         link_id=LINK_ID,
                         click_id=clicks.new_click_id(LINK_ID, now),
-                        now_ms=now,
+                        at_ms=now,
                         device=device,
                         ip_hash="0" * 12,
                         user_agent="desktop",
                         bot=False,
                         referrer="",
                         local_date=time.strftime("%Y-%m-%d", time.gmtime(now / 1000)),
-                        retention_seconds=86_400,
-                        unique_window_ms=86_400_000,
                     )
-                except UNAVAILABLE_ERRORS:
+                    outcome = clicks.record_click(client, click, click_policy)
+                except StoreUnavailable:
                     refused[n] += 1
                     time.sleep(0.01)
                     continue

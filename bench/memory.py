@@ -23,7 +23,7 @@ import redis
 
 from bench.redirect import ADMIN, KEYS, in_process, make_links
 from redirector import clicks, create_app, keys
-from redirector.config import UNIQUE_WINDOW_SECONDS, Settings
+from redirector.config import Settings
 from redirector.devices import DEVICE_ID_LENGTH, IpHasher
 from redirector.ids import ALPHABET
 from redirector.links import local_date
@@ -61,6 +61,7 @@ def main() -> None:
         started = time.perf_counter()
         bots = 0
         buckets = clicks.RecordBuckets()
+        policy = clicks.ClickPolicy.of(settings)  # as the redirect makes it
         for n in range(args.clicks):
             now_ms = start_ms + n * span_ms // args.clicks
             if devices and rng.random() < 0.35:
@@ -74,11 +75,10 @@ def main() -> None:
             link_id = rng.choice(link_ids)
             day = now_ms // clicks.DAY_MS
             bucket = buckets.current(link_id, day)  # as the redirect chooses it
-            outcome = clicks.record_click(
-                store,
+            click = clicks.ClickFacts(
                 link_id=link_id,
                 click_id=clicks.new_click_id(link_id, now_ms, bucket),
-                now_ms=now_ms,
+                at_ms=now_ms,
                 device=device,
                 ip_hash=hash_ip(
                     f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
@@ -87,9 +87,8 @@ def main() -> None:
                 bot=bot,
                 referrer=rng.choice(("", "", "weibo.com", "m.weibo.cn", "www.douyin.com")),
                 local_date=local_date(now_ms, settings.timezone),
-                retention_seconds=settings.retention_seconds,
-                unique_window_ms=UNIQUE_WINDOW_SECONDS * 1000,
             )
+            outcome = clicks.record_click(store, click, policy)
             buckets.learn(link_id, day, outcome)
         took = time.perf_counter() - started
         with_flood = int(store.info("memory")["used_memory"])

@@ -112,25 +112,24 @@ def _fill_some(app, store, link_ids: list[str], numbers: range, seed: int) -> No
     rng = random.Random(seed)
     with app.app_context():
         svc = context()
+        policy = clicks.ClickPolicy(svc.settings.retention_seconds, unique_window_ms=86_400_000)
         for n in numbers:
             link_id = rng.choice(link_ids)
             at = MONTH_START + timedelta(seconds=rng.randrange(0, 28 * 86400))
             at_ms = ms_from_datetime(at)
             click_id = clicks.new_click_id(link_id, at_ms)
-            clicks.record_click(
-                store,
+            click = clicks.ClickFacts(
                 link_id=link_id,
                 click_id=click_id,
-                now_ms=at_ms,
+                at_ms=at_ms,
                 device=f"dev{n:013d}",
                 ip_hash="0" * 16,
                 user_agent="desktop",
                 bot=False,
                 referrer="",
                 local_date=at.date().isoformat(),
-                retention_seconds=svc.settings.retention_seconds,
-                unique_window_ms=86_400_000,
             )
+            clicks.record_click(store, click, policy)
             amount = rng.randrange(100, 500_000)
             for status, offset in (("paid", 60), ("confirmed", 3600)):
                 event = OrderEvent(

@@ -31,7 +31,8 @@ def create_app(
     """Build the app: settings from the environment unless given, the store they
     name unless one is given (tests pass fakeredis or a flushed Redis)."""
     settings = settings or Settings.from_env()
-    client = store if store is not None else store_module.connect(settings)
+    # Either way, a store away raises StoreUnavailable (``store.wrap``).
+    client = store_module.wrap(store) if store is not None else store_module.connect(settings)
     clock: Clock = MockClock(client) if settings.clock == "mock" else Clock()
 
     app = OpenAPI(

@@ -19,6 +19,9 @@ can be attributed to that device's last click.
 
 A click id is ``<link id>.<UTC day>.<bucket>.<random>``: it names the record's
 key and field, so a click is found without an index.
+
+A click travels as ``ClickFacts`` (what the redirect learned), recorded under a
+``ClickPolicy`` (what is the same for every click, made once at start).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from . import keys
+from .config import UNIQUE_WINDOW_SECONDS, Settings
 from .fraud import FraudRules, flood_bucket
 from .ids import random_id
 from .links import LINK_ID_LENGTH
@@ -44,18 +48,105 @@ DEVICE_CLICKS_PER_DAY = 16
 DEFAULT_FRAUD = FraudRules()
 RECORD_SEPARATOR = "|"
 
+__all__ = [
+    "BUCKET_ENTRIES",
+    "CLICK",
+    "DAY_MS",
+    "DEVICE_CLICK",
+    "DEVICE_CLICKS_PER_DAY",
+    "Click",
+    "ClickFacts",
+    "ClickName",
+    "ClickOutcome",
+    "ClickPolicy",
+    "RecordBuckets",
+    "click_commands",
+    "device_click_ids",
+    "device_entry",
+    "get_click",
+    "get_clicks",
+    "new_click_id",
+    "parse_click_id",
+    "record_click",
+    "replay_clicks",
+]
+
+
+class ClickFacts(NamedTuple):
+    """A click as the redirect learned it: everything ``record_click`` records.
+
+    A NamedTuple, not a frozen dataclass: one is made per click, and a tuple is
+    made in one step where a frozen dataclass sets each field in turn."""
+
+    link_id: str
+    click_id: str  # ``new_click_id``: it names the record's bucket and field
+    at_ms: int  # when it was made; a replay keeps it
+    device: str  # the raw device id
+    ip_hash: str  # ``devices.IpHasher``
+    user_agent: str  # its class: "ios", "desktop", "bot/crawler", ...
+    bot: bool
+    referrer: str  # the referrer's host, or ""
+    local_date: str  # YYYY-MM-DD in the service's zone, for the daily series
+
+    def to_spool(self) -> dict[str, Any]:
+        """The click as a spool line's object (``spool.py``). These keys, in this
+        order, for good: a line spooled by any version must replay in the next."""
+        return {
+            "link_id": self.link_id,
+            "click_id": self.click_id,
+            "now_ms": self.at_ms,
+            "device": self.device,
+            "ip_hash": self.ip_hash,
+            "user_agent": self.user_agent,
+            "bot": self.bot,
+            "referrer": self.referrer,
+            "local_date": self.local_date,
+        }
+
+    @classmethod
+    def from_spool(cls, line: Mapping[str, Any]) -> ClickFacts:
+        """The click a spool line's object holds (``to_spool``)."""
+        return cls(
+            link_id=line["link_id"],
+            click_id=line["click_id"],
+            at_ms=int(line["now_ms"]),
+            device=line["device"],
+            ip_hash=line["ip_hash"],
+            user_agent=line["user_agent"],
+            bot=bool(line["bot"]),
+            referrer=line["referrer"],
+            local_date=line["local_date"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClickPolicy:
+    """What recording a click takes that is the same for every click."""
+
+    retention_seconds: int  # records kept this long after their UTC day ends
+    unique_window_ms: int = UNIQUE_WINDOW_SECONDS * 1000
+    fraud: FraudRules = DEFAULT_FRAUD  # flood thresholds
+
+    @classmethod
+    def of(cls, settings: Settings) -> ClickPolicy:
+        return cls(settings.retention_seconds, UNIQUE_WINDOW_SECONDS * 1000, settings.fraud)
+
+
 # KEYS[1] link hash        KEYS[2] link stats        KEYS[3] link daily series
 # KEYS[4] the click's records bucket (``keys.link_clicks``: its UTC day and bucket)
 # KEYS[5] unique marks of today                      KEYS[6] unique marks of yesterday
 # KEYS[7] flood counts of the current window (``keys.link_flood``)
 # KEYS[8] the day's first records bucket, whose field '#' holds the bucket new
 #         clicks go to (``RecordBuckets``)
-# ARGV[1] now (ms)         ARGV[2] the click id's random part (its field)
+# ARGV (built by ``click_commands``, below the scripts, from ``ClickFacts`` and
+# ``ClickPolicy``):
+# ARGV[1] the click's time (ms)   ARGV[2] the click id's random part (its field)
 # ARGV[3] device id (raw)
 # ARGV[4] the record's head: "<ms into the UTC day>|<device>|<ip hash>|<ua class>"
 # ARGV[5] "1" if bot       ARGV[6] local date YYYY-MM-DD
 # ARGV[7] the records' lifetime (s): retention from the end of the click's UTC day
-# ARGV[8] unique window (ms)
+# ARGV[8] unique window (ms): unique when the device's last unique click on the
+#         link is at least this long before (exactly a window before: unique)
 # ARGV[9] referrer host
 # ARGV[10] "1" if replayed from a spool (``spool.py``): the click was answered
 #          already, so it counts even if the link was disabled since
@@ -167,8 +258,90 @@ return 1
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ClickOutcome:
+def click_commands(click: ClickFacts, policy: ClickPolicy, replay: bool) -> list[ScriptCall]:
+    """The scripts that record one click, with their KEYS and ARGV in the order
+    of the headers above: the click script, and for a human click the device's
+    index (another slot). ``replay``: ARGV[10]."""
+    link_id, at_ms, device, bot = click.link_id, click.at_ms, click.device, click.bot
+    # Made by ``new_click_id`` (here or before a spool): split, not validated.
+    named_link, day_part, bucket_part, random = click.click_id.split(".")
+    if named_link != link_id:
+        raise ValueError(f"not a click id of link {link_id}: {click.click_id!r}")
+    day, bucket = int(day_part), int(bucket_part)
+    # Compact, since a record is most of what a click costs in memory: the key
+    # names the link, the day and the bucket, the field is the id's random
+    # part, and the time is counted from the day's start.
+    head = RECORD_SEPARATOR.join(
+        (str(at_ms - day * DAY_MS), device, click.ip_hash, click.user_agent)
+    )
+    # Keys per UTC day get their lifetime once, when made: to the day's end,
+    # then the retention, so that the day's last click is kept as long.
+    lifetime = max(((day + 1) * DAY_MS - at_ms) // 1000, 0) + policy.retention_seconds
+    fraud = policy.fraud
+    args = [
+        at_ms,
+        random,
+        device,
+        head,
+        "1" if bot else "0",
+        click.local_date,
+        lifetime,
+        policy.unique_window_ms,
+        click.referrer,
+        "1" if replay else "0",
+        click.ip_hash,
+        fraud.max_clicks_per_ip,
+        fraud.max_clicks_per_device,
+        2 * fraud.window_seconds,
+        BUCKET_ENTRIES,
+        bucket,
+    ]
+    click_keys = keys.click_keys(link_id, day, bucket, flood_bucket(at_ms, fraud))
+    commands: list[ScriptCall] = [(CLICK, click_keys, args)]
+    if not bot:
+        # Beside the click script, not in it: the device's index lives in
+        # another slot. An entry for a click the script refused (404/410)
+        # names no record and is skipped when attributing.
+        device_args = [device, device_entry(link_id, random, bucket), lifetime,
+                       DEVICE_CLICKS_PER_DAY]  # fmt: skip
+        commands.append((DEVICE_CLICK, [keys.device_clicks(device, day)], device_args))
+    return commands
+
+
+def record_click(
+    r: StoreClient, click: ClickFacts, policy: ClickPolicy, *, replay: bool = False
+) -> ClickOutcome:
+    """Read the link and record the click in one round trip.
+
+    ``replay``: the click comes from a spool, answered while the store was
+    away; it keeps its own time and counts even if the link was disabled since.
+    Recording a click id a second time, replayed, counts nothing
+    (``already_recorded``)."""
+    return _outcome(run_scripts(r, click_commands(click, policy, replay))[0])
+
+
+def replay_clicks(
+    r: StoreClient, spooled: Sequence[ClickFacts], policy: ClickPolicy
+) -> list[ClickOutcome]:
+    """Record clicks answered while the store was away (``replay``), many in
+    one round trip.
+
+    Uniqueness is judged against the device's marks as they are at replay: if
+    the device clicked the link again, live, since, that later click took the
+    unique mark, and the replayed one counts as a repeat (one unique click
+    either way)."""
+    calls: list[ScriptCall] = []
+    positions: list[int] = []  # of each click's own script among the calls
+    for click in spooled:
+        positions.append(len(calls))
+        calls += click_commands(click, policy, True)
+    answers = run_scripts(r, calls)
+    return [_outcome(answers[i]) for i in positions]
+
+
+class ClickOutcome(NamedTuple):
+    """The click script's answer. A NamedTuple, as ``ClickFacts``: one per click."""
+
     status: int  # 302, 404 or 410
     web_url: str = ""
     app_url: str = ""
@@ -249,124 +422,6 @@ class RecordBuckets:
         if len(self._current) >= self._remember:
             self._current.clear()  # forgetting costs a click each to learn again
         self._current[link_id] = (day, outcome.next_bucket)
-
-
-def record_click(
-    r: StoreClient,
-    *,
-    link_id: str,
-    click_id: str,
-    now_ms: int,
-    device: str,
-    ip_hash: str,
-    user_agent: str,
-    bot: bool,
-    referrer: str,
-    local_date: str,
-    retention_seconds: int,
-    unique_window_ms: int,
-    replay: bool = False,
-    fraud: FraudRules = DEFAULT_FRAUD,
-) -> ClickOutcome:
-    """Read the link and record the click in one round trip (one pipeline).
-
-    ``replay``: the click comes from a spool, answered while the store was
-    away; it keeps its own time and counts even if the link was disabled since.
-    Recording a click id a second time, replayed, counts nothing
-    (``already_recorded``)."""
-
-    calls = click_commands(
-        link_id, click_id, now_ms, device, ip_hash, user_agent, bot, referrer,
-        local_date, retention_seconds, unique_window_ms, replay, fraud,
-    )  # fmt: skip
-    return _outcome(run_scripts(r, calls)[0])
-
-
-def replay_clicks(
-    r: StoreClient,
-    spooled: Sequence[Mapping[str, Any]],
-    *,
-    retention_seconds: int,
-    unique_window_ms: int,
-    fraud: FraudRules = DEFAULT_FRAUD,
-) -> list[ClickOutcome]:
-    """Record clicks answered while the store was away (``replay``), many in
-    one round trip. Each mapping holds ``record_click``'s click fields.
-
-    Uniqueness is judged against the device's marks as they are at replay: if
-    the device clicked the link again, live, since, that later click took the
-    unique mark, and the replayed one counts as a repeat (one unique click
-    either way)."""
-    calls: list[ScriptCall] = []
-    positions: list[int] = []  # of each click's own script among the calls
-    for c in spooled:
-        positions.append(len(calls))
-        calls += click_commands(
-            c["link_id"], c["click_id"], int(c["now_ms"]), c["device"], c["ip_hash"],
-            c["user_agent"], bool(c["bot"]), c["referrer"], c["local_date"],
-            retention_seconds, unique_window_ms, True, fraud,
-        )  # fmt: skip
-    answers = run_scripts(r, calls)
-    return [_outcome(answers[i]) for i in positions]
-
-
-def click_commands(
-    link_id: str,
-    click_id: str,
-    now_ms: int,
-    device: str,
-    ip_hash: str,
-    user_agent: str,
-    bot: bool,
-    referrer: str,
-    local_date: str,
-    retention_seconds: int,
-    unique_window_ms: int,
-    replay: bool,
-    fraud: FraudRules = DEFAULT_FRAUD,
-) -> list[ScriptCall]:
-    """The scripts that record one click, with their keys and arguments: the
-    click script, and for a human click the device's index (another slot)."""
-    # Made by ``new_click_id`` (here or before a spool): split, not validated.
-    named_link, day_part, bucket_part, random = click_id.split(".")
-    if named_link != link_id:
-        raise ValueError(f"not a click id of link {link_id}: {click_id!r}")
-    day, bucket = int(day_part), int(bucket_part)
-    # Compact, since a record is most of what a click costs in memory: the key
-    # names the link, the day and the bucket, the field is the id's random
-    # part, and the time is counted from the day's start.
-    head = RECORD_SEPARATOR.join((str(now_ms - day * DAY_MS), device, ip_hash, user_agent))
-    # Keys per UTC day get their lifetime once, when made: to the day's end,
-    # then the retention, so that the day's last click is kept as long.
-    lifetime = max(((day + 1) * DAY_MS - now_ms) // 1000, 0) + retention_seconds
-    args = [
-        now_ms,
-        random,
-        device,
-        head,
-        "1" if bot else "0",
-        local_date,
-        lifetime,
-        unique_window_ms,
-        referrer,
-        "1" if replay else "0",
-        ip_hash,
-        fraud.max_clicks_per_ip,
-        fraud.max_clicks_per_device,
-        2 * fraud.window_seconds,
-        BUCKET_ENTRIES,
-        bucket,
-    ]
-    click_keys = keys.click_keys(link_id, day, bucket, flood_bucket(now_ms, fraud))
-    commands: list[ScriptCall] = [(CLICK, click_keys, args)]
-    if not bot:
-        # Beside the click script, not in it: the device's index lives in
-        # another slot. An entry for a click the script refused (404/410)
-        # names no record and is skipped when attributing.
-        device_args = [device, device_entry(link_id, random, bucket), lifetime,
-                       DEVICE_CLICKS_PER_DAY]  # fmt: skip
-        commands.append((DEVICE_CLICK, [keys.device_clicks(device, day)], device_args))
-    return commands
 
 
 def _outcome(answer: Any) -> ClickOutcome:

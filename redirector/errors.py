@@ -69,7 +69,9 @@ class InvalidField(RedirectorError):
 
 
 class StoreUnavailable(RedirectorError):
-    """The store (Redis) could not be reached; every Redis failure is wrapped in this."""
+    """The store (Redis) could not be reached: raised at the store boundary
+    (``store.wrap``, ``store.run_scripts``) for ``store.UNAVAILABLE_ERRORS``,
+    with redis-py's error as ``__cause__``. Other store errors stay redis-py's."""
 
     status = 503
     code = "store_unavailable"

@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .errors import StoreUnavailable
 from .ids import random_id
-from .store import UNAVAILABLE_ERRORS
 
 log = logging.getLogger("redirector")
 
@@ -82,8 +82,8 @@ class Spool:
     """One process's spool writer and replayer over a shared directory.
 
     ``replay(records)`` records a batch of spooled clicks and answers what
-    became of each (``"counted"``, ``"already recorded"``, ...); it raises one
-    of ``UNAVAILABLE_ERRORS`` when the store is away again. ``available()``
+    became of each (``"counted"``, ``"already recorded"``, ...); it raises
+    ``StoreUnavailable`` when the store is away again. ``available()``
     answers whether the store answers now."""
 
     def __init__(
@@ -270,7 +270,7 @@ class Spool:
             batch = lines[start : start + BATCH]
             try:
                 outcomes.update(self.replay([record for _, record in batch]))
-            except UNAVAILABLE_ERRORS:
+            except StoreUnavailable:
                 log.info("the store went away while replaying %s; will try again", path.name)
                 return False
             except Exception:
@@ -279,7 +279,7 @@ class Spool:
                 for raw, record in batch:
                     try:
                         outcomes.update(self.replay([record]))
-                    except UNAVAILABLE_ERRORS:
+                    except StoreUnavailable:
                         return False
                     except Exception:
                         outcomes["failed"] += 1

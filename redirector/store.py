@@ -3,11 +3,19 @@
 The client is chosen by the settings (``REDIS_URL``; nothing set means the
 embedded store, said out loud at start). Lua scripts are module constants of
 the modules that own them, wrapped in ``Script`` and run by SHA.
+
+This is the boundary where a store that is away becomes ``StoreUnavailable``
+(``errors``), with redis-py's error as its ``__cause__``: the clients
+``connect`` makes (and any client handed to ``wrap``) raise it from commands,
+pipelines and scripts, as ``run_scripts`` does on its direct path. The
+failures that mean "away" are ``UNAVAILABLE_ERRORS``; any other store error
+stays redis-py's own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import socket
@@ -15,7 +23,7 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import hiredis
@@ -26,14 +34,27 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.retry import Retry
 
 from .config import Settings
-from .errors import ConfigError
+from .errors import ConfigError, StoreUnavailable
 
 # redis.Redis, redis.cluster.RedisCluster or fakeredis.FakeRedis, always built
 # with decode_responses=True. redis-py's stubs cannot say "answers str", so the
 # store is typed Any rather than littering the rules with casts.
 StoreClient = Any
 
-# Failures that mean "the store is not there"; the API answers them with 503.
+__all__ = [
+    "STORE_AWAY",
+    "UNAVAILABLE_ERRORS",
+    "Script",
+    "ScriptCall",
+    "StoreClient",
+    "connect",
+    "error_of",
+    "run_scripts",
+    "wrap",
+]
+
+# Failures that mean "the store is not there": raised as ``StoreUnavailable``
+# (the API answers 503, the redirect spools or answers 503).
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -46,6 +67,7 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.ClusterDownError,
     redis.exceptions.TryAgainError,
 )
+STORE_AWAY = "the store is unreachable; retry shortly"
 
 
 def connect(settings: Settings) -> StoreClient:
@@ -63,14 +85,75 @@ def connect(settings: Settings) -> StoreClient:
         from redis.cluster import RedisCluster
 
         try:
-            return RedisCluster.from_url(settings.redis_cluster_url, **options)
+            return wrap(RedisCluster.from_url(settings.redis_cluster_url, **options))
         except redis.exceptions.RedisError as exc:
             raise ConfigError(f"REDIS_CLUSTER_URL: no cluster answers there ({exc})") from exc
     if settings.redis_url:
-        return redis.Redis.from_url(settings.redis_url, health_check_interval=30, **options)
+        return wrap(redis.Redis.from_url(settings.redis_url, health_check_interval=30, **options))
     import fakeredis  # only the embedded store needs it at run time
 
-    return fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    return wrap(fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True))
+
+
+def wrap(client: StoreClient) -> StoreClient:
+    """The client, raising ``StoreUnavailable`` (from redis-py's error) for
+    ``UNAVAILABLE_ERRORS`` out of its commands, scripts and pipelines.
+
+    Changed in place, by its class (a subclass that adds two methods and no
+    state): a test hands the app its client and keeps using it, and both must
+    be one client. Takes redis.Redis, RedisCluster and fakeredis.FakeRedis;
+    wrapping twice changes nothing."""
+    kind = type(client)
+    if kind not in _TRANSLATING:
+        client.__class__ = _translating(kind, pipeline=False)
+    return client
+
+
+def _unavailable(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def translated(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(STORE_AWAY) from exc
+
+    return translated
+
+
+def _wrapping_pipelines(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+        pipe = method(self, *args, **kwargs)
+        pipe.__class__ = _translating(type(pipe), pipeline=True)
+        return pipe
+
+    return pipeline
+
+
+_TRANSLATING: set[type[Any]] = set()  # the classes made below
+_translating_classes: dict[tuple[type[Any], bool], type[Any]] = {}
+
+
+def _translating(base: type[Any], *, pipeline: bool) -> type[Any]:
+    """``base`` whose commands translate. Every command of a client goes through
+    ``execute_command``, and its pipelines are made to translate too; a
+    pipeline's commands are sent by ``execute`` (a watched pipeline's at once,
+    by ``execute_command``)."""
+    known = _translating_classes.get((base, pipeline))
+    if known is not None:
+        return known
+    methods: dict[str, Any] = {
+        "__module__": __name__,
+        "execute_command": _unavailable(base.execute_command),
+    }
+    if pipeline:
+        methods["execute"] = _unavailable(base.execute)
+    else:
+        methods["pipeline"] = _wrapping_pipelines(base.pipeline)
+    translating = type(f"Store{base.__name__}", (base,), methods)
+    _TRANSLATING.add(translating)
+    _translating_classes[base, pipeline] = translating
+    return translating
 
 
 class Script:
@@ -110,31 +193,40 @@ def run_scripts(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
     straight back (``_ClickLine``): redis-py's Pipeline objects cost more than
     the rest of a click. A cluster or the embedded store goes through a redis-py
     pipeline. On NOSCRIPT the scripts are loaded and the calls that failed so
-    are sent again, and only those: a call that ran is never run twice."""
-    direct = type(client) is redis.Redis
+    are sent again, and only those: a call that ran is never run twice. A store
+    away, on either path, raises ``StoreUnavailable``."""
+    direct = type(client) in _DIRECT
     replies: list[Any] = [None] * len(calls)
-    todo = list(range(len(calls)))
-    for attempt in (1, 2):
-        sending = [calls[i] for i in todo]
-        if direct:
-            packed = b"".join(script.pack(keys, args) for script, keys, args in sending)
-            answers = _send(client, packed, len(sending))
-        else:
-            pipe = client.pipeline(transaction=False)
-            for script, keys, args in sending:
-                script.queue(pipe, keys, args)
-            answers = pipe.execute(raise_on_error=False)
-        for i, answer in zip(todo, answers, strict=True):
-            replies[i] = answer
-        errors = [answer for answer in answers if isinstance(answer, redis.RedisError)]
-        if not errors:
-            return replies
-        if attempt == 2 or not all(isinstance(e, NoScriptError) for e in errors):
-            raise errors[0]
-        todo = [i for i in todo if isinstance(replies[i], NoScriptError)]
-        for script in {calls[i][0].sha: calls[i][0] for i in todo}.values():
-            client.script_load(script.source)
+    todo: Sequence[int] = range(len(calls))  # every call, then those NOSCRIPT failed
+    sending = calls
+    try:
+        for attempt in (1, 2):
+            if direct:
+                packed = b"".join([script.pack(keys, args) for script, keys, args in sending])
+                answers = _send(client, packed, len(sending))
+            else:
+                pipe = client.pipeline(transaction=False)
+                for script, keys, args in sending:
+                    script.queue(pipe, keys, args)
+                answers = pipe.execute(raise_on_error=False)
+            for i, answer in zip(todo, answers, strict=True):
+                replies[i] = answer
+            errors = [answer for answer in answers if isinstance(answer, redis.RedisError)]
+            if not errors:
+                return replies
+            if attempt == 2 or not all(isinstance(e, NoScriptError) for e in errors):
+                raise errors[0]
+            todo = [i for i in todo if isinstance(replies[i], NoScriptError)]
+            sending = [calls[i] for i in todo]
+            for script in {calls[i][0].sha: calls[i][0] for i in todo}.values():
+                client.script_load(script.source)
+    except UNAVAILABLE_ERRORS as exc:  # the direct path's, and error replies
+        raise StoreUnavailable(STORE_AWAY) from exc
     raise AssertionError("unreachable")
+
+
+# The clients ``run_scripts`` writes to directly: one Redis server, wrapped or not.
+_DIRECT = frozenset({redis.Redis, _translating(redis.Redis, pipeline=False)})
 
 
 _threads = threading.local()

@@ -223,12 +223,11 @@ def test_a_click_recorded_late_after_an_outage_takes_its_place_by_its_own_time(
     clicks.replay_clicks(
         store,
         [
-            {"link_id": tea["id"], "click_id": spooled_id, "now_ms": spooled_at,
-             "device": device, "ip_hash": "000000000000", "user_agent": "desktop",
-             "bot": False, "referrer": "", "local_date": "2025-01-01"},
+            clicks.ClickFacts(link_id=tea["id"], click_id=spooled_id, at_ms=spooled_at,
+                              device=device, ip_hash="000000000000", user_agent="desktop",
+                              bot=False, referrer="", local_date="2025-01-01"),
         ],
-        retention_seconds=services.settings.retention_seconds,
-        unique_window_ms=86_400_000,
+        clicks.ClickPolicy(services.settings.retention_seconds, 86_400_000),
     )  # fmt: skip
 
     answer = shop.ok("o-1", "paid", 12800, device_id=browser.device_id)

@@ -11,6 +11,7 @@ when redis-server is missing.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -30,9 +31,10 @@ import requests
 
 from redirector import clicks, create_app, keys, spool
 from redirector.config import Settings
-from redirector.errors import ConfigError
+from redirector.errors import ConfigError, StoreUnavailable
 from redirector.links import local_date
 from redirector.redirect import with_click_id
+from redirector.store import STORE_AWAY
 from redirector.storefront_client import StorefrontClient
 
 from .conftest import (
@@ -76,21 +78,19 @@ def click_id_in(location: str) -> str:
 
 def record(store: Any, link_id: str, click_id: str, now_ms: int, **kw: Any) -> Any:
     """``record_click`` as the redirect calls it."""
-    return clicks.record_click(
-        store,
+    click = clicks.ClickFacts(
         link_id=link_id,
         click_id=click_id,
-        now_ms=now_ms,
+        at_ms=now_ms,
         device=kw.pop("device", "dev0000000000001"),
         ip_hash="0123456789ab",
         user_agent="desktop",
         bot=kw.pop("bot", False),
         referrer="",
         local_date="2025-03-02",
-        retention_seconds=16 * 86400,
-        unique_window_ms=86_400_000,
-        **kw,
     )
+    policy = clicks.ClickPolicy(retention_seconds=16 * 86400, unique_window_ms=86_400_000)
+    return clicks.record_click(store, click, policy, **kw)
 
 
 # -- the click script: once per click id, and replays ------------------------------------
@@ -158,7 +158,7 @@ def test_in_an_outage_only_links_redirected_recently_are_redirected(
     assert click(disabled).status_code == 410  # Redis up: the store's word, at once
 
     def away(*args: Any, **kw: Any) -> Any:
-        raise redis.exceptions.ConnectionError("Redis is away")
+        raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("Redis is away")
 
     monkeypatch.setattr(clicks, "record_click", away)
     spooled = click(kept)
@@ -172,6 +172,37 @@ def test_in_an_outage_only_links_redirected_recently_are_redirected(
     # The spooled click reaches the store (here at once: only the redirect fails).
     wait_until(lambda: not spool_files(tmp_path), timeout=10, what="the replay")
     assert api.ok("GET", f"/api/v1/links/{kept['id']}")["stats"]["clicks"] == 2
+
+
+def test_a_spool_line_written_by_the_previous_version_replays(
+    api: Api, store: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    link = api.link(api.world()["alice"])
+    at = 1_740_870_000_000
+    click_id = clicks.new_click_id(link["id"], at)
+    # Byte for byte as the previous version spooled a click: the form never changes.
+    line = (
+        f'{{"link_id":"{link["id"]}","click_id":"{click_id}","now_ms":{at},'
+        '"device":"dev0000000000001","ip_hash":"0123456789ab","user_agent":"ios",'
+        '"bot":false,"referrer":"weibo.com","local_date":"2025-03-02"}'
+    )
+    spooled = clicks.ClickFacts.from_spool(json.loads(line))
+    assert json.dumps(spooled.to_spool(), separators=(",", ":")) == line
+    env = {**env, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIRECTOR_SPOOL_DIR": str(tmp_path)}
+    settings = Settings.from_env(env)
+    directory = spool.store_directory(tmp_path, settings.redis_url, None)
+    directory.mkdir(parents=True)
+    (directory / "clicks-999999-deadbeef.jsonl").write_text(line + "\n")
+
+    create_app(settings, store=store)  # a process starting replays what it finds
+    wait_until(lambda: not spool_files(tmp_path), timeout=10, what="the replay")
+
+    recorded = clicks.get_click(store, click_id)
+    assert recorded is not None
+    assert (recorded.at_ms, recorded.device, recorded.ip_hash, recorded.user_agent) == (
+        at, "dev0000000000001", "0123456789ab", "ios"
+    )  # fmt: skip
+    assert (recorded.bot, recorded.unique, recorded.referrer) == (False, True, "weibo.com")
 
 
 # -- the spool on its own ---------------------------------------------------------------
@@ -190,7 +221,7 @@ class FakeStore:
         answers = []
         for click in batch:
             if not self.up or self.fail_after == 0:
-                raise redis.exceptions.ConnectionError("away")
+                raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("away")
             if self.fail_after is not None:
                 self.fail_after -= 1
             self.sent[click["click_id"]] += 1

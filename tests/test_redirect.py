@@ -504,6 +504,20 @@ def test_device_is_unique_again_24_hours_after_its_unique_click(
     assert stats["bot_clicks"] == 0
 
 
+def test_a_click_exactly_24_hours_after_the_unique_click_is_unique_again(
+    client: Any, store: Any, tea: dict[str, Any], clock: MockClock
+) -> None:
+    # The window is the 24 hours before the click, its first instant left out:
+    # to the millisecond, a unique click 24 h ago no longer counts.
+    def unique_at(moment: datetime) -> bool:
+        clock.set(moment)
+        return clicks.get_click(store, click_id_in(click(client, tea["token"]))).unique
+
+    assert unique_at(T0) is True
+    assert unique_at(T0 + timedelta(hours=24) - timedelta(milliseconds=1)) is False
+    assert unique_at(T0 + timedelta(hours=24)) is True
+
+
 def test_another_device_is_unique(
     app: Any, client: Any, store: Any, api: Api, tea: dict[str, Any], clock: MockClock
 ) -> None:
@@ -965,12 +979,14 @@ def test_device_index_lists_a_devices_human_clicks_newest_first_once_each(
 
     def record(link: dict[str, Any], at: int, bot: bool = False, click_id: str = "") -> str:
         click_id = click_id or clicks.new_click_id(link["id"], at)
-        clicks.record_click(
-            store, link_id=link["id"], click_id=click_id, now_ms=at, device="Dev0123456789abc",
+        click = clicks.ClickFacts(
+            link_id=link["id"], click_id=click_id, at_ms=at, device="Dev0123456789abc",
             ip_hash="0a0b0c0d0e0f", user_agent="bot/crawler" if bot else "ios", bot=bot,
-            referrer="", local_date="2025-03-02", retention_seconds=settings.retention_seconds,
-            unique_window_ms=86_400_000,
+            referrer="", local_date="2025-03-02",
         )  # fmt: skip
+        clicks.record_click(
+            store, click, clicks.ClickPolicy(settings.retention_seconds, 86_400_000)
+        )
         return click_id
 
     first = record(tea, start)

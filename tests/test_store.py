@@ -1,17 +1,26 @@
-"""The store client's round trips on the redirect's path (``store.run_scripts``)."""
+"""The store client's round trips on the redirect's path (``store.run_scripts``),
+and the boundary where a store away becomes ``StoreUnavailable``."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
+import fakeredis
 import pytest
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
+from redis.retry import Retry
 
+from redirector import create_app
 from redirector import store as store_module
+from redirector.config import Settings
+from redirector.errors import StoreUnavailable
 from redirector.store import UNAVAILABLE_ERRORS, Script, error_of, run_scripts
-from tests.conftest import real_redis_url
+from tests.conftest import ADMIN_TOKEN, real_redis_url
 
 needs_redis = pytest.mark.skipif(
     not real_redis_url(), reason="the direct path is taken on one real Redis (REDIS_URL)"
@@ -110,5 +119,78 @@ def test_a_loading_redis_is_raised_as_unavailable(monkeypatch: pytest.MonkeyPatc
     loading = error_of(redis.ResponseError("LOADING Redis is loading the dataset in memory"))
     monkeypatch.setattr(store_module, "_send", lambda *_: [loading])
 
-    with pytest.raises(UNAVAILABLE_ERRORS):
+    with pytest.raises(StoreUnavailable) as caught:
         run_scripts(client, [(ECHO, [], ["a", 1])])
+    assert caught.value.__cause__ is loading
+
+
+# -- the boundary: a store away is StoreUnavailable, whatever asked ---------------------
+
+
+def _away(client: Any) -> list[Callable[[], Any]]:
+    """Every way the service talks to the store: a command, a script, a
+    pipeline, a watched transaction, and ``run_scripts``."""
+
+    def watched() -> Any:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.watch("k")
+
+    return [
+        lambda: client.get("k"),
+        lambda: ECHO(client, [], ["a", 1]),
+        lambda: client.pipeline(transaction=False).get("k").execute(),
+        watched,
+        lambda: run_scripts(client, [(ECHO, [], ["a", 1])]),
+    ]
+
+
+def test_a_store_away_reaches_the_caller_as_store_unavailable_with_its_cause() -> None:
+    server = fakeredis.FakeServer()
+    client = store_module.wrap(fakeredis.FakeRedis(server=server, decode_responses=True))
+    client.set("k", "v")
+    server.connected = False
+
+    for call in _away(client):
+        with pytest.raises(StoreUnavailable) as caught:
+            call()
+        assert isinstance(caught.value.__cause__, redis.ConnectionError)
+
+
+def test_a_redis_client_handed_in_or_connected_raises_store_unavailable_too() -> None:
+    # Nothing listens on port 1: what a Redis that is down answers.
+    handed = store_module.wrap(redis.Redis(port=1, retry=Retry(NoBackoff(), 0)))
+    connected = store_module.connect(Settings(redis_url="redis://127.0.0.1:1/0"))
+
+    for client in (handed, connected):
+        # run_scripts on one Redis takes the direct path, past redis-py.
+        for call in _away(client):
+            with pytest.raises(StoreUnavailable) as caught:
+                call()
+            assert isinstance(caught.value.__cause__, redis.ConnectionError)
+    assert store_module.wrap(handed) is handed
+
+
+def test_other_store_errors_stay_redis_py_errors() -> None:
+    client = store_module.wrap(fakeredis.FakeRedis(decode_responses=True))
+    client.set("k", "a string")
+
+    with pytest.raises(redis.ResponseError) as caught:
+        client.hget("k", "field")  # WRONGTYPE
+    assert not isinstance(caught.value, StoreUnavailable)
+    with pytest.raises(redis.ResponseError):
+        run_scripts(client, [(ECHO, [], ["a", "not a number"])])
+
+
+def test_the_api_and_the_console_answer_a_store_away_with_503_and_retry_after(
+    settings: Settings,
+) -> None:
+    down = redis.Redis(port=1, retry=Retry(NoBackoff(), 0))
+    client = create_app(settings, store=down, test_config={"TESTING": True}).test_client()
+
+    api = client.get("/api/v1/links", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    page = client.get("/leaderboard")
+
+    assert (api.status_code, page.status_code) == (503, 503)
+    assert api.get_json()["error"]["code"] == "store_unavailable"
+    assert page.content_type.startswith("text/html")
+    assert api.headers["Retry-After"] == page.headers["Retry-After"] == "5"

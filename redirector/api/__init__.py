@@ -15,9 +15,8 @@ from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from .. import metrics
-from ..errors import RedirectorError, StoreUnavailable
+from ..errors import RedirectorError
 from ..extension import context_of
-from ..store import UNAVAILABLE_ERRORS
 from . import leaderboard, links, orders, ratelimit, registry, review, service, settlement
 from .responses import bad_json, error_response
 
@@ -32,8 +31,6 @@ def init_app(app: Flask) -> None:
     for area in BLUEPRINTS:
         app.register_api(area.bp)  # type: ignore[attr-defined]
     app.register_error_handler(RedirectorError, _domain_error)
-    for exc_class in UNAVAILABLE_ERRORS:
-        app.register_error_handler(exc_class, _store_down)
     app.register_error_handler(RateLimitExceeded, _too_many)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(_start_timer)
@@ -43,10 +40,6 @@ def init_app(app: Flask) -> None:
 
 def _domain_error(error: RedirectorError) -> tuple[Response, int]:
     return error_response(error)
-
-
-def _store_down(error: Exception) -> tuple[Response, int]:
-    return error_response(StoreUnavailable("the store is unreachable; retry shortly"))
 
 
 def _too_many(error: RateLimitExceeded) -> Any:

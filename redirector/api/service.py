@@ -8,8 +8,8 @@ from flask import Response, current_app, jsonify, redirect
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import metrics
+from ..errors import StoreUnavailable
 from ..extension import context
-from ..store import UNAVAILABLE_ERRORS
 from . import schemas
 
 bp = APIBlueprint("service", __name__)
@@ -27,7 +27,7 @@ def readyz() -> Any:
     """Readiness: the store answers a PING."""
     try:
         context().store.ping()
-    except UNAVAILABLE_ERRORS:
+    except StoreUnavailable:
         response = jsonify({"status": "unavailable", "store": "unreachable"})
         response.headers["Retry-After"] = "5"
         return response, 503

@@ -34,9 +34,8 @@ from werkzeug.exceptions import HTTPException
 from ..api import ratelimit
 from ..api.links import with_token
 from ..config import Settings
-from ..errors import RedirectorError
+from ..errors import RedirectorError, StoreUnavailable
 from ..extension import context
-from ..store import UNAVAILABLE_ERRORS
 from . import auth, formatting, i18n
 
 bp = Blueprint(
@@ -160,6 +159,8 @@ def _too_many(error: RateLimitExceeded) -> Response:
 
 @bp.errorhandler(RedirectorError)
 def _domain_error(error: RedirectorError) -> Response:
+    if isinstance(error, StoreUnavailable):
+        return _store_down(error)
     key = f"error.{error.status}" if error.status in (403, 404, 503) else None
     return page("error.html", error.status, code=error.status, message_key=key, detail=str(error))
 
@@ -182,10 +183,6 @@ def _store_down(error: Exception) -> Response:
     response = page("error.html", 503, code=503, message_key="error.503", detail="")
     response.headers["Retry-After"] = "5"
     return response
-
-
-for _exc in UNAVAILABLE_ERRORS:
-    bp.register_error_handler(_exc, _store_down)
 
 
 # -- signing in and out, language ------------------------------------------------------
