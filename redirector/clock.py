@@ -48,8 +48,11 @@ class MockClock(Clock):
         if value is None:
             # First read starts the clock at the real time; NX keeps a racing
             # worker from moving it.
-            self.client.set(keys.clock(), super().now_ms(), nx=True)
+            started = super().now_ms()
+            self.client.set(keys.clock(), started, nx=True)
             value = self.client.get(keys.clock())
+            if value is None:  # flushed in between: this read still has a time
+                return started
         return int(value)
 
     def set(self, moment: datetime) -> datetime:

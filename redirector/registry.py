@@ -31,7 +31,7 @@ import redis
 from . import keys, webhooks
 from .errors import Conflict, InvalidField, NotFound
 from .secrets_at_rest import SecretBox, SecretUnreadable
-from .store import Script, StoreClient
+from .store import Script, StoreClient, StorePipeline
 
 log = logging.getLogger("redirector")
 
@@ -510,7 +510,9 @@ def destination_fields(r: StoreClient, product_id: str) -> tuple[int, dict[str, 
     }
 
 
-def write_destination(r: Any, link_id: str, rev: int, fields: dict[str, str]) -> None:
+def write_destination(
+    r: StoreClient | StorePipeline, link_id: str, rev: int, fields: dict[str, str]
+) -> None:
     args: list[Any] = [rev]
     for name, value in fields.items():
         args += [name, value]

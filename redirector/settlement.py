@@ -50,7 +50,7 @@ from .orders import HistoryEntry, Order, parse_history_line
 from .period_placement import METRICS, SettlementMove
 from .periods import Period, has_ended, period_of
 from .programs import Program
-from .store import Script, StoreClient
+from .store import Script, StoreClient, StorePipeline
 
 __all__ = [
     "CSV_COLUMNS",
@@ -231,7 +231,7 @@ def closed_periods(r: StoreClient) -> dict[str, int]:
     return {p: int(state.split(":")[1]) for p, state in r.hgetall(keys.periods()).items()}
 
 
-def _read_aggregates(pipe: Any, period: str) -> None:
+def _read_aggregates(pipe: StorePipeline, period: str) -> None:
     pipe.hgetall(keys.period_lines(period))
     pipe.hgetall(keys.period_adjustments(period))
     pipe.smembers(keys.period_adjusted_orders(period))
