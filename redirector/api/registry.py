@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import registry
+from .. import registry, sessions
 from ..extension import context
 from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, require
@@ -67,9 +67,13 @@ def put_creator(path: schemas.CreatorPath, body: schemas.CreatorBody) -> Any:
     responses={200: schemas.ApiKey, 404: schemas.ErrorResponse, **ERRORS},
 )
 def rotate_api_key(path: schemas.CreatorPath) -> Any:
-    """Rotate a creator's API key: the old one stops working at once."""
+    """Rotate a creator's API key: the old one stops working at once, and every
+    console session the creator has open ends."""
     require(ADMIN)
-    return ok({"api_key": registry.rotate_api_key(context().store, path.creator_id)})
+    svc = context()
+    api_key = registry.rotate_api_key(svc.store, path.creator_id)
+    sessions.end_all(svc, sessions.creator_holder(path.creator_id))
+    return ok({"api_key": api_key})
 
 
 @bp.put(
