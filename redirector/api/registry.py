@@ -89,7 +89,8 @@ def rotate_api_key(path: schemas.CreatorPath) -> Any:
 )
 def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -> Any:
     """Create or update a storefront. On create the answer holds `signing_secret`
-    (`whsec_…`), the key its order callbacks are signed with, shown once."""
+    (`whsec_…`), the key its order callbacks are signed with, shown once. App URLs
+    may use http(s) and the storefront's `app_schemes` only."""
     require(ADMIN)
     svc = context()
     storefront, secret = registry.put_storefront(
@@ -100,6 +101,7 @@ def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -
         body.click_param,
         svc.clock.now_ms(),
         secret_box(),
+        app_schemes=body.app_schemes,
     )
     if secret is None:
         return ok(storefront.to_json())

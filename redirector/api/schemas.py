@@ -123,6 +123,14 @@ class StorefrontBody(Body):
     click_param: str | None = Field(
         default=None, pattern=CLICK_PARAM.pattern, description=f"default {DEFAULT_CLICK_PARAM}"
     )
+    app_schemes: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        default=None,
+        max_length=20,
+        description=(
+            "the storefront's own app schemes its products' app URLs may use besides "
+            "http(s), e.g. ['taobao']; absent: those declared before (none, on create)"
+        ),
+    )
 
 
 class ProductBody(Body):
@@ -195,6 +203,7 @@ class Storefront(BaseModel):
     id: str
     name: str
     hosts: list[str]
+    app_schemes: list[str]
     click_param: str
     created_at: Timestamp
     signing_secret: str | None = Field(default=None, description="whsec_…, only on create")
