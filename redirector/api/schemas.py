@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from .. import paging
 from ..links import LINK_ID_LENGTH, POST_ID, NewLink, Placement
 from ..orders import ORDER_ID_PATTERN
 from ..registry import CLICK_PARAM, DEFAULT_CLICK_PARAM, SLUG
@@ -164,8 +165,8 @@ class ProductQuery(BaseModel):
 
 class LinkQuery(BaseModel):
     creator_id: Slug | None = None
-    offset: int = Field(default=0, ge=0, le=10**6)
-    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=paging.MAX_OFFSET)
+    limit: int = Field(default=paging.DEFAULT_LINKS_LIMIT, ge=1, le=paging.MAX_LINKS_LIMIT)
 
 
 # -- responses ---------------------------------------------------------------------
@@ -524,7 +525,12 @@ class LeaderboardQuery(BaseModel):
         Annotated[str, Field(max_length=32, description="one program's channel; default all")]
         | None
     ) = None
-    limit: int = Field(default=50, ge=1, le=500, description="how many entries, best first")
+    limit: int = Field(
+        default=paging.DEFAULT_BOARD_LIMIT,
+        ge=1,
+        le=paging.MAX_BOARD_LIMIT,
+        description="how many entries, best first",
+    )
 
 
 class LeaderboardEntry(BaseModel):
