@@ -1,12 +1,14 @@
 """Console sessions end on the server: a cookie copied before sign-out is worth
 nothing after it (pages and CSRF-protected forms alike), and rotating a
-creator's API key ends every session that creator holds."""
+creator's API key ends every session that creator holds. The language cookie,
+like the session's, is Secure when the console is served over https."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from redirector import sessions
+from redirector import create_app, sessions
+from redirector.config import Settings
 from redirector.extension import context_of
 
 from .conftest import ADMIN_TOKEN, Api
@@ -92,3 +94,18 @@ def test_a_session_names_its_holder_and_no_other(app: Any, client: Any, world: d
     assert not sessions.is_live(ctx, sid, sessions.ADMIN_HOLDER)
     assert sessions.end_all(ctx, sessions.creator_holder("alice")) == 1
     assert not sessions.is_live(ctx, sid, sessions.creator_holder("alice"))
+
+
+# -- the console's other cookie: its language ----------------------------------------------
+
+
+def test_under_an_https_public_url_the_language_cookie_is_secure(client: Any) -> None:
+    set_cookie = client.get("/console/lang/en").headers["Set-Cookie"]
+    assert "rd_lang=en" in set_cookie and "Secure" in set_cookie and "HttpOnly" in set_cookie
+
+
+def test_under_a_plain_http_public_url_it_is_not(store: Any, env: dict[str, str]) -> None:
+    env["REDIRECTOR_PUBLIC_URL"] = "http://go.example.test"
+    app = create_app(Settings.from_env(env), store=store, test_config={"TESTING": True})
+    set_cookie = app.test_client().get("/console/lang/en").headers["Set-Cookie"]
+    assert "rd_lang=en" in set_cookie and "Secure" not in set_cookie
