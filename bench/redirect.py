@@ -296,7 +296,8 @@ Send = Callable[[str, str, dict[str, Any], str], dict[str, Any]]
 def make_links(send: Send, count: int = 1) -> list[dict[str, Any]]:
     """A storefront, a product with an app deep link, a creator and ``count``
     links of hers to it, through the API (``over_http`` or ``in_process``)."""
-    send("PUT", "/api/v1/storefronts/shop", {"name": "S", "hosts": ["shop.test"]}, ADMIN)
+    storefront = {"name": "S", "hosts": ["shop.test"], "app_schemes": ["shop"]}
+    send("PUT", "/api/v1/storefronts/shop", storefront, ADMIN)
     send(
         "PUT",
         "/api/v1/products/p1",

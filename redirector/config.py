@@ -7,6 +7,8 @@ so ``redirector serve`` stops before it starts on a bad one.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
 import secrets
@@ -47,6 +49,10 @@ SHIPPED_PROGRAMS = Path(__file__).resolve().parent.parent / "config" / "programs
 SHIPPED_FRAUD = SHIPPED_PROGRAMS.with_name("fraud.toml")
 
 MIN_SECRET_KEY_LENGTH = 16
+# The admin token opens everything: long, and not plainly guessable (see _guessable).
+MIN_ADMIN_TOKEN_LENGTH = 24
+MIN_ADMIN_TOKEN_DISTINCT = 8
+MIN_ADMIN_TOKEN_BITS = 48  # random hex of 24 characters scores 58+, "abc…z0…9" 21
 UNIQUE_WINDOW_SECONDS = 24 * 3600
 DEVICE_COOKIE = "rd_did"
 DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -166,11 +172,45 @@ def _store_urls(env: Mapping[str, str]) -> tuple[str | None, str | None]:
 
 def _admin_token(env: Mapping[str, str], generate_missing: bool) -> str:
     admin_token = env.get(ADMIN_TOKEN, "").strip()
-    if admin_token and len(admin_token) < MIN_SECRET_KEY_LENGTH:
-        raise ConfigError(f"{ADMIN_TOKEN} is too short: use {MIN_SECRET_KEY_LENGTH}+ chars")
+    if admin_token:
+        weakness = _guessable(admin_token)
+        if weakness:
+            raise ConfigError(
+                f"{ADMIN_TOKEN} is {weakness}: use a random one of "
+                f"{MIN_ADMIN_TOKEN_LENGTH}+ characters (e.g. python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))')"
+            )
     if not admin_token and generate_missing:
         admin_token = secrets.token_urlsafe(24)
     return admin_token
+
+
+def _guessable(token: str) -> str | None:
+    """Why ``token`` is plainly not a random secret, or None. The estimate is
+    generous to a real random token and meant only to catch the obvious: too
+    short, few distinct characters, one part repeated ("passwordpassword"), or
+    little entropy once runs like "aaaa", "abcd" or "4321" are discounted."""
+    if len(token) < MIN_ADMIN_TOKEN_LENGTH:
+        return f"too short ({len(token)} characters)"
+    if len(set(token)) < MIN_ADMIN_TOKEN_DISTINCT:
+        return f"made of {len(set(token))} distinct characters"
+    if token in (token + token)[1:-1]:
+        return "one part repeated"
+    bits = _estimated_bits(token)
+    if bits < MIN_ADMIN_TOKEN_BITS:
+        return f"guessable (about {bits:.0f} bits of entropy)"
+    return None
+
+
+def _estimated_bits(token: str) -> float:
+    """Shannon entropy of the token's characters, counting only those a run does
+    not predict (a character one step, or none, from the last as the last was
+    from the one before)."""
+    counts = {c: token.count(c) for c in set(token)}
+    per_char = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(token)]
+    predicted = sum(1 for s, t in itertools.pairwise(steps) if s == t and abs(t) <= 1)
+    return per_char * (len(token) - predicted)
 
 
 def _secret_keys(env: Mapping[str, str], embedded: bool, generate_missing: bool) -> tuple[str, ...]:

@@ -19,6 +19,8 @@ so they live in one Redis Cluster slot:
   link indexes: small, rarely written, and written together in transactions
   (MULTI/WATCH need one slot on a cluster). The redirect never reads them: each
   link carries a copy of its destination.
+- ``{console}``: the console's sessions and, per holder, the index of its
+  sessions (ended together in one transaction).
 """
 
 from __future__ import annotations
@@ -239,6 +241,21 @@ def period_ad_spend(period: str) -> str:
 def period_statement(period: str) -> str:
     """The frozen statement document of a closed period (JSON)."""
     return f"{MONEY}:period:{period}:statement"
+
+
+# -- console sessions ({console} slot) -------------------------------------------------
+
+CONSOLE = f"{PREFIX}:{{console}}"
+
+
+def console_session(session_hash: str) -> str:
+    """SHA-256 of a session id -> who holds the session (``sessions.holder``); expires."""
+    return f"{CONSOLE}:session:{session_hash}"
+
+
+def console_sessions(holder: str) -> str:
+    """Sorted set of a holder's session hashes, scored by when each expires (ms)."""
+    return f"{CONSOLE}:holder:{holder}"
 
 
 # -- service state -------------------------------------------------------------

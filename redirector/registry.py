@@ -6,10 +6,14 @@ Rules kept here:
 - a storefront's signing secret is returned once and stored only sealed
   (``secrets_at_rest``): callbacks must be verified with it, so it cannot be
   hashed, but the store alone never reveals it;
-- a product's URLs must be on one of its storefront's allowed hosts, so the
-  redirect can only ever go where an admin said (no open redirect);
+- a product's URLs must be on one of its storefront's allowed hosts, with a
+  scheme it allows (``destinations``), so the redirect can only ever go where
+  an admin said (no open redirect);
 - a product never moves to another storefront (orders and clicks are matched by
-  storefront), and a storefront cannot drop a host its products still use;
+  storefront), and a storefront cannot drop a host or an app scheme its
+  products still use; a storefront saved without ``app_schemes`` keeps those
+  it declared before (none, on create); existing products are checked against
+  the rules when they are saved;
 - every link keeps a copy of its product's destination so that the redirect
   needs one slot of the store; a product or storefront change is copied into
   its links, newest revision winning (``LINK_DESTINATION``).
@@ -22,13 +26,20 @@ import json
 import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 
 from . import keys, webhooks
+from .destinations import (
+    Allowed,
+    check_destination,
+    host_allowed,
+    normalize_app_schemes,
+    normalize_hosts,
+)
 from .errors import Conflict, InvalidField, NotFound
 from .secrets_at_rest import SecretBox, SecretUnreadable
 from .store import Script, StoreClient, StorePipeline
@@ -36,14 +47,9 @@ from .store import Script, StoreClient, StorePipeline
 log = logging.getLogger("redirector")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-HOST = re.compile(
-    r"^(\*\.)?(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
 CLICK_PARAM = re.compile(r"^[A-Za-z0-9_.~-]{1,32}$")
 DEFAULT_CLICK_PARAM = "rd_click"
 API_KEY_PREFIX = "rdk_"
-# Schemes a deep link may never use: they run code or read local data in the browser.
-FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "about", "blob"})
 
 
 def hash_api_key(api_key: str) -> str:
@@ -52,20 +58,6 @@ def hash_api_key(api_key: str) -> str:
 
 def new_api_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def host_allowed(host: str | None, allowed: list[str]) -> bool:
-    """Exact host, or ``*.example.com`` for any subdomain (not the bare domain)."""
-    if not host:
-        return False
-    host = host.lower().rstrip(".")
-    for pattern in allowed:
-        if pattern.startswith("*."):
-            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
-                return True
-        elif host == pattern:
-            return True
-    return False
 
 
 # -- agencies -------------------------------------------------------------------
@@ -186,31 +178,21 @@ class Storefront:
     # Newest first: {"sealed": the secret sealed by a SecretBox, "until": ms or None}.
     signing_secrets: list[dict[str, Any]]
     created_at: int
+    app_schemes: list[str] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> Allowed:
+        return Allowed(self.id, tuple(self.hosts), tuple(self.app_schemes))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
             "hosts": self.hosts,
+            "app_schemes": self.app_schemes,
             "click_param": self.click_param,
             "created_at": self.created_at,
         }
-
-
-def normalize_hosts(hosts: list[str]) -> list[str]:
-    out: list[str] = []
-    for i, host in enumerate(hosts):
-        h = host.strip().lower().rstrip(".")
-        if not HOST.match(h):
-            raise InvalidField.one(f"hosts[{i}]", f"{host!r} is not a host name")
-        if h.startswith("*.") and h.count(".") < 2:
-            # "*.com" would let a storefront send clicks to any .com site.
-            raise InvalidField.one(f"hosts[{i}]", f"{host!r}: a wildcard needs a domain under it")
-        if h not in out:
-            out.append(h)
-    if not out:
-        raise InvalidField.one("hosts", "at least one host is required")
-    return out
 
 
 def put_storefront(
@@ -221,55 +203,91 @@ def put_storefront(
     click_param: str | None,
     now_ms: int,
     box: SecretBox,
+    *,
+    app_schemes: list[str] | None = None,
 ) -> tuple[Storefront, str | None]:
     """Create or update; on create also answers the signing secret (``whsec_…``),
-    which is stored sealed by ``box``."""
+    which is stored sealed by ``box``. ``app_schemes`` None keeps the schemes
+    declared before (none, on create)."""
     hosts = normalize_hosts(hosts)
+    schemes = None if app_schemes is None else normalize_app_schemes(app_schemes)
     if click_param is not None and not CLICK_PARAM.match(click_param):
         raise InvalidField.one("click_param", "use 1-32 letters, digits, '_', '.', '~' or '-'")
     key = keys.storefront(storefront_id)
     existing = r.hgetall(key)
-    secret = None
     if existing:
-        dropped = set(json.loads(existing["hosts"])) - set(hosts)
-        if dropped:
-            users = [
-                p["id"]
-                for p in list_products(r, storefront_id=storefront_id)
-                if not all(
-                    host_allowed(urlsplit(u).hostname, hosts)
-                    for u in (p["web_url"], p["app_url"])
-                    if u
-                )
-            ]
-            if users:
-                raise Conflict(
-                    f"hosts {sorted(dropped)} are still used by products {sorted(users)}; "
-                    "move those products first"
-                )
-        fields = {"name": name, "hosts": json.dumps(hosts)}
-        if click_param is not None:
-            fields["click_param"] = click_param
-        r.hset(key, mapping=fields)
-        if click_param is not None and click_param != existing.get("click_param"):
-            for product_id in r.smembers(keys.storefront_products(storefront_id)):
-                refresh_link_destinations(r, product_id)
-    else:
-        secret = webhooks.new_secret()
-        created = r.hsetnx(key, "created_at", now_ms)
-        if not created:  # lost a race with another create: update instead
-            return put_storefront(r, storefront_id, name, hosts, click_param, now_ms, box)
-        r.hset(
-            key,
-            mapping={
-                "name": name,
-                "hosts": json.dumps(hosts),
-                "click_param": click_param or DEFAULT_CLICK_PARAM,
-                "signing_secrets": json.dumps([{"sealed": box.seal(secret), "until": None}]),
-            },
+        _update_storefront(r, storefront_id, existing, name, hosts, click_param, schemes)
+        return get_storefront(r, storefront_id), None
+    secret = webhooks.new_secret()
+    created = r.hsetnx(key, "created_at", now_ms)
+    if not created:  # lost a race with another create: update instead
+        return put_storefront(
+            r, storefront_id, name, hosts, click_param, now_ms, box, app_schemes=app_schemes
         )
-        r.sadd(keys.storefronts(), storefront_id)
+    r.hset(
+        key,
+        mapping={
+            "name": name,
+            "hosts": json.dumps(hosts),
+            "app_schemes": json.dumps(schemes or []),
+            "click_param": click_param or DEFAULT_CLICK_PARAM,
+            "signing_secrets": json.dumps([{"sealed": box.seal(secret), "until": None}]),
+        },
+    )
+    r.sadd(keys.storefronts(), storefront_id)
     return get_storefront(r, storefront_id), secret
+
+
+def _update_storefront(
+    r: StoreClient,
+    storefront_id: str,
+    existing: dict[str, str],
+    name: str,
+    hosts: list[str],
+    click_param: str | None,
+    schemes: list[str] | None,
+) -> None:
+    kept = json.loads(existing.get("app_schemes", "[]"))
+    schemes = kept if schemes is None else schemes
+    _check_still_allowed(
+        r,
+        storefront_id,
+        set(json.loads(existing["hosts"])) - set(hosts),
+        set(kept) - set(schemes),
+        hosts,
+    )
+    fields = {"name": name, "hosts": json.dumps(hosts), "app_schemes": json.dumps(schemes)}
+    if click_param is not None:
+        fields["click_param"] = click_param
+    r.hset(keys.storefront(storefront_id), mapping=fields)
+    if click_param is not None and click_param != existing.get("click_param"):
+        for product_id in r.smembers(keys.storefront_products(storefront_id)):
+            refresh_link_destinations(r, product_id)
+
+
+def _check_still_allowed(
+    r: StoreClient,
+    storefront_id: str,
+    dropped_hosts: set[str],
+    dropped_schemes: set[str],
+    hosts: list[str],
+) -> None:
+    """A host or app scheme may go only when no product of the storefront uses it."""
+    if not dropped_hosts and not dropped_schemes:
+        return
+    users = []
+    for product in list_products(r, storefront_id=storefront_id):
+        urls = [urlsplit(u) for u in (product["web_url"], product["app_url"]) if u]
+        if any(
+            not host_allowed(u.hostname, hosts) or u.scheme.lower() in dropped_schemes for u in urls
+        ):
+            users.append(product["id"])
+    if users:
+        dropped = sorted(dropped_hosts) + sorted(dropped_schemes)
+        raise Conflict(
+            f"hosts or app schemes {dropped} are still used by products {sorted(users)}; "
+            "move those products first"
+        )
 
 
 def get_storefront(r: StoreClient, storefront_id: str) -> Storefront:
@@ -283,6 +301,8 @@ def get_storefront(r: StoreClient, storefront_id: str) -> Storefront:
         click_param=data["click_param"],
         signing_secrets=json.loads(data["signing_secrets"]),
         created_at=int(data["created_at"]),
+        # Absent on a storefront saved before app schemes were declared: none.
+        app_schemes=json.loads(data.get("app_schemes", "[]")),
     )
 
 
@@ -355,37 +375,13 @@ def _resealed(box: SecretBox, sealed: str) -> str:
 # -- products ---------------------------------------------------------------------
 
 
-def check_destination(field: str, url: str, storefront: Storefront, *, web: bool) -> None:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as exc:
-        raise InvalidField.one(field, f"not a URL ({exc})") from exc
-    scheme = parts.scheme.lower()
-    if web and scheme not in ("http", "https"):
-        raise InvalidField.one(field, "must be an http or https URL")
-    if not scheme or scheme in FORBIDDEN_SCHEMES:
-        raise InvalidField.one(field, f"scheme {scheme!r} is not allowed")
-    if not url.isascii():
-        # Headers are Latin-1 on the wire; a Location must be percent-encoded.
-        raise InvalidField.one(field, "must be ASCII: percent-encode other characters")
-    # A backslash is a "/" to browsers but not to urlsplit: "https://evil\@shop/" goes
-    # to evil while urlsplit reads host "shop".
-    if any(c in url for c in "\\ \x7f") or any(ord(c) < 32 for c in url):
-        raise InvalidField.one(field, "must not contain spaces, backslashes or control characters")
-    if not host_allowed(host, storefront.hosts):
-        raise InvalidField.one(
-            field, f"host {host!r} is not one of storefront {storefront.id!r}'s hosts"
-        )
-
-
 def put_product(
     r: StoreClient, product_id: str, fields: dict[str, Any], now_ms: int
 ) -> tuple[dict, bool]:
     storefront = get_storefront_for_field(r, fields["storefront_id"])
-    check_destination("web_url", fields["web_url"], storefront, web=True)
+    check_destination("web_url", fields["web_url"], storefront.allowed, web=True)
     if fields.get("app_url"):
-        check_destination("app_url", fields["app_url"], storefront, web=False)
+        check_destination("app_url", fields["app_url"], storefront.allowed, web=False)
     key = keys.product(product_id)
     current = r.hget(key, "storefront_id")
     if current is not None and current != storefront.id:

@@ -217,7 +217,11 @@ class Api:
         shop = self.ok(
             "PUT",
             "/api/v1/storefronts/taobao",
-            {"name": "Taobao", "hosts": ["item.taobao.com", "*.tmall.com"]},
+            {
+                "name": "Taobao",
+                "hosts": ["item.taobao.com", "*.tmall.com"],
+                "app_schemes": ["taobao", "tmall"],
+            },
         )
         self.ok("PUT", "/api/v1/products/tea", TEA_PRODUCT)
         self.ok(

@@ -133,7 +133,9 @@ class Market:
 
 def build_world(m: Market) -> None:
     shop = m.api(
-        "PUT", "/api/v1/storefronts/taobao", {"name": "Taobao", "hosts": ["item.taobao.com"]}
+        "PUT",
+        "/api/v1/storefronts/taobao",
+        {"name": "Taobao", "hosts": ["item.taobao.com"], "app_schemes": ["taobao"]},
     )
     m.shop = StorefrontClient.over_http(
         m.base, "taobao", shop["signing_secret"], clock=lambda: m.now

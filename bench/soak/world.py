@@ -237,6 +237,10 @@ def set_up(base: str, rng: random.Random) -> Setup:
         body: dict[str, Any] = {"name": sf.title(), "hosts": hosts}
         if param:
             body["click_param"] = param
+        # The app schemes its products' deep links use, declared as a storefront must.
+        body["app_schemes"] = sorted(
+            {app.partition(":")[0] for (of, *_, app) in PRODUCTS.values() if of == sf and app}
+        )
         made.secrets[sf] = api.call("PUT", f"/api/v1/storefronts/{sf}", body)["signing_secret"]
     for pid, (sf, price, bps, web, app) in PRODUCTS.items():
         body = {"storefront_id": sf, "title": pid.title(), "price": price}

@@ -68,7 +68,9 @@ def order_event(path: schemas.StorefrontPath) -> Any:
         raise Unauthorized(str(exc), reason=exc.reason) from None
 
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, object_pairs_hook=_unique_keys)
+    except RepeatedKey as exc:
+        raise BadRequest(f"the body repeats the key {exc.key!r}") from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(payload, dict):
@@ -94,6 +96,23 @@ def order_event(path: schemas.StorefrontPath) -> Any:
     if replayed:
         answer.headers["Webhook-Replayed"] = "true"
     return answer, status
+
+
+class RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when a key repeats: parsers disagree on which one
+    wins, so a storefront and this service could read two different orders."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise RepeatedKey(key)
+        out[key] = value
+    return out
 
 
 @bp.get(

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import registry
+from .. import registry, sessions
 from ..extension import context
 from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, require
@@ -67,9 +67,13 @@ def put_creator(path: schemas.CreatorPath, body: schemas.CreatorBody) -> Any:
     responses={200: schemas.ApiKey, 404: schemas.ErrorResponse, **ERRORS},
 )
 def rotate_api_key(path: schemas.CreatorPath) -> Any:
-    """Rotate a creator's API key: the old one stops working at once."""
+    """Rotate a creator's API key: the old one stops working at once, and every
+    console session the creator has open ends."""
     require(ADMIN)
-    return ok({"api_key": registry.rotate_api_key(context().store, path.creator_id)})
+    svc = context()
+    api_key = registry.rotate_api_key(svc.store, path.creator_id)
+    sessions.end_all(svc, sessions.creator_holder(path.creator_id))
+    return ok({"api_key": api_key})
 
 
 @bp.put(
@@ -85,7 +89,8 @@ def rotate_api_key(path: schemas.CreatorPath) -> Any:
 )
 def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -> Any:
     """Create or update a storefront. On create the answer holds `signing_secret`
-    (`whsec_…`), the key its order callbacks are signed with, shown once."""
+    (`whsec_…`), the key its order callbacks are signed with, shown once. App URLs
+    may use http(s) and the storefront's `app_schemes` only."""
     require(ADMIN)
     svc = context()
     storefront, secret = registry.put_storefront(
@@ -96,6 +101,7 @@ def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -
         body.click_param,
         svc.clock.now_ms(),
         secret_box(),
+        app_schemes=body.app_schemes,
     )
     if secret is None:
         return ok(storefront.to_json())

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from .. import paging
 from ..links import LINK_ID_LENGTH, POST_ID, NewLink, Placement
 from ..orders import ORDER_ID_PATTERN
 from ..registry import CLICK_PARAM, DEFAULT_CLICK_PARAM, SLUG
@@ -123,6 +124,14 @@ class StorefrontBody(Body):
     click_param: str | None = Field(
         default=None, pattern=CLICK_PARAM.pattern, description=f"default {DEFAULT_CLICK_PARAM}"
     )
+    app_schemes: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        default=None,
+        max_length=20,
+        description=(
+            "the storefront's own app schemes its products' app URLs may use besides "
+            "http(s), e.g. ['taobao']; absent: those declared before (none, on create)"
+        ),
+    )
 
 
 class ProductBody(Body):
@@ -156,8 +165,8 @@ class ProductQuery(BaseModel):
 
 class LinkQuery(BaseModel):
     creator_id: Slug | None = None
-    offset: int = Field(default=0, ge=0, le=10**6)
-    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=paging.MAX_OFFSET)
+    limit: int = Field(default=paging.DEFAULT_LINKS_LIMIT, ge=1, le=paging.MAX_LINKS_LIMIT)
 
 
 # -- responses ---------------------------------------------------------------------
@@ -195,6 +204,7 @@ class Storefront(BaseModel):
     id: str
     name: str
     hosts: list[str]
+    app_schemes: list[str]
     click_param: str
     created_at: Timestamp
     signing_secret: str | None = Field(default=None, description="whsec_…, only on create")
@@ -515,7 +525,12 @@ class LeaderboardQuery(BaseModel):
         Annotated[str, Field(max_length=32, description="one program's channel; default all")]
         | None
     ) = None
-    limit: int = Field(default=50, ge=1, le=500, description="how many entries, best first")
+    limit: int = Field(
+        default=paging.DEFAULT_BOARD_LIMIT,
+        ge=1,
+        le=paging.MAX_BOARD_LIMIT,
+        description="how many entries, best first",
+    )
 
 
 class LeaderboardEntry(BaseModel):

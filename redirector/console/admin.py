@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Response, flash, g, redirect, request, url_for
 
-from .. import links, orders, registry, settlement
+from .. import links, orders, paging, registry, settlement
 from ..api import schemas
 from ..context import Context
 from ..extension import context
@@ -260,7 +260,7 @@ def creators() -> Any:
 def link_list() -> Any:
     store = context().store
     creator_id = request.args.get("creator_id") or None
-    offset = max(0, request.args.get("offset", 0, type=int))
+    offset = paging.offset(request.args.get("offset"))  # 422 unless 0..MAX_OFFSET
     if creator_id is not None:
         creator_id = schemas.CreatorPath.model_validate({"creator_id": creator_id}).creator_id
     items = links.list_links(store, creator_id=creator_id, offset=offset, limit=LINKS_PER_PAGE)

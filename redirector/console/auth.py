@@ -7,6 +7,10 @@ credential (an HMAC under a key derived from the service's secret keys), and
 every request checks that fingerprint against the credential in force, so
 rotating a creator's API key, or changing the admin token, signs the old
 sessions out. A session is also refused after ``MAX_SESSION_AGE`` seconds.
+
+The cookie also carries the id of a session kept on the server (``sessions``):
+signing out ends it there, so a copy of the cookie taken before is worth
+nothing after; rotating a creator's key ends all of that creator's.
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from .. import registry
+from .. import registry, sessions
 from ..extension import context
 
 ADMIN = "admin"
 CREATOR = "creator"
 SESSION_SALT = b"redirector.console.session"
 FINGERPRINT_SALT = b"redirector.console.credential"
-MAX_SESSION_AGE = 12 * 3600
+MAX_SESSION_AGE = sessions.MAX_AGE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -85,15 +89,26 @@ def sign_in(credential: str) -> Viewer | None:
             return None
         viewer = Viewer(CREATOR, creator_id)
         material = _creator_material(registry.hash_api_key(credential))
-    session.clear()
+    sign_out()  # a sign-in over a live session ends that one first
     session["role"] = viewer.role
     session["creator_id"] = viewer.creator_id
     session["fingerprint"] = _fingerprint(material)
     session["since"] = int(time.time())
+    session["sid"] = sessions.start_session(svc, _holder(viewer), int(time.time() * 1000))
     return viewer
 
 
+def _holder(viewer: Viewer) -> str:
+    if viewer.is_admin:
+        return sessions.ADMIN_HOLDER
+    return sessions.creator_holder(str(viewer.creator_id))
+
+
 def sign_out() -> None:
+    """End the session on the server too: a copy of the cookie stops working."""
+    viewer = current_viewer()
+    if viewer is not None:
+        sessions.end_session(context(), session["sid"], _holder(viewer))
     session.clear()
 
 
@@ -119,6 +134,9 @@ def current_viewer() -> Viewer | None:
         return None
     if not _fingerprint_matches(material, fingerprint):
         return None
+    sid = session.get("sid")
+    if not isinstance(sid, str) or not sessions.is_live(context(), sid, _holder(viewer)):
+        return None  # ended on the server: signed out, or the creator's key rotated
     return viewer
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import g, request
 
-from .. import leaderboard
+from .. import leaderboard, paging
 from ..api import schemas
 from ..extension import context
 from ..periods import period_of
@@ -36,8 +36,12 @@ def showcase_page(creator_id: str) -> Any:
 @bp.get("/leaderboard")
 def leaderboard_page() -> Any:
     svc = context()
+    limit = paging.limit(
+        request.args.get("limit"), default=paging.DEFAULT_BOARD_LIMIT, most=paging.MAX_BOARD_LIMIT
+    )
     query = schemas.LeaderboardQuery.model_validate(
-        {k: v for k, v in request.args.items() if v and k in ("period", "channel", "limit")}
+        {k: v for k, v in request.args.items() if v and k in ("period", "channel")}
+        | {"limit": limit}
     )
     board = leaderboard.board(svc, query.period, query.channel, query.limit)
     current = period_of(svc.clock.now(), svc.settings.timezone)

@@ -229,6 +229,11 @@ def set_language(code: str) -> Any:
     response = redirect(safe_next(request.args.get("next"), url_for("console.home")))
     if code in i18n.LANGUAGES:
         response.set_cookie(
-            i18n.COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+            i18n.COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=served_over_https(context().settings),  # as the session cookie
         )
     return response

@@ -313,6 +313,8 @@ def add_storefront(
     body: dict[str, Any] = {"name": spec.name, "hosts": list(spec.hosts)}
     if spec.click_param:
         body["click_param"] = spec.click_param
+    # The app schemes its products' deep links use, declared as a storefront must.
+    body["app_schemes"] = sorted({p.app.partition(":")[0] for p in spec.products if p.app})
     status, answer = http.api("PUT", f"/api/v1/storefronts/{sid}", body)
     if status != 201:
         raise SimulationError(
