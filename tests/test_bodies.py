@@ -90,7 +90,9 @@ def test_deep_json_is_400_on_every_operation_with_and_without_credentials(
 def test_the_depth_limit_is_32_levels(api: Api) -> None:
     fits = api.call("PUT", "/api/v1/agencies/a", data=nested(MAX_JSON_DEPTH), headers=json_type())
     assert error_of(fits, 422)["fields"][0]["field"] == "extra"  # parsed, then refused
-    over = api.call("PUT", "/api/v1/agencies/a", data=nested(MAX_JSON_DEPTH + 1), headers=json_type())
+    over = api.call(
+        "PUT", "/api/v1/agencies/a", data=nested(MAX_JSON_DEPTH + 1), headers=json_type()
+    )
     assert "deeper than 32" in error_of(over, 400)["message"]
 
 
@@ -130,8 +132,10 @@ def depth_of(value: Any) -> int:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\u00e9\u4e2d,:'),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), children, max_size=3)
+    ),
     max_leaves=40,
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import links
+from .. import links, quota
 from ..extension import context
 from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, Principal, bearer, caller
@@ -50,6 +50,7 @@ def create_link(body: schemas.LinkBody) -> Any:
         body.new_link(),
         channels=list(svc.settings.programs),
         now_ms=svc.clock.now_ms(),
+        limit=quota.rates(svc.settings.link_creation_limit),
     )
     return ok(with_token(links.get_link(svc.store, link_id)), 201)
 
