@@ -100,7 +100,8 @@ def make_link(
     check_channel(new.channel, channels)
     check_post_id(new.post_id)
     check_placement(new.placement)
-    quota.spend(r, maker, limit, now_ms)
+    check_product(r, new.product_id)
+    quota.spend(r, maker, limit, now_ms)  # last: a link refused for a rule is not counted
     return create_link(
         r,
         creator_id=maker,
@@ -131,12 +132,7 @@ def create_link(
     now_ms: int,
 ) -> str:
     """Make a link and answer its id. The product must exist and be active."""
-    try:
-        rev, destination = registry.destination_fields(r, product_id)
-    except NotFound:
-        raise InvalidField.one("product_id", f"product {product_id!r} does not exist") from None
-    if destination["product_active"] != "1":
-        raise InvalidField.one("product_id", f"product {product_id!r} is not active")
+    check_product(r, product_id)
     link_id = random_id(LINK_ID_LENGTH)
     # Join the product's link set before copying its destination: a product
     # change racing with this either sees the link or was read by it.
@@ -251,6 +247,15 @@ def disable_link(
     pipe.hsetnx(keys.link(link_id), "disabled_at", now_ms)
     pipe.execute()
     return get_link(r, link_id)
+
+
+def check_product(r: StoreClient, product_id: str) -> None:
+    try:
+        _, destination = registry.destination_fields(r, product_id)
+    except NotFound:
+        raise InvalidField.one("product_id", f"product {product_id!r} does not exist") from None
+    if destination["product_active"] != "1":
+        raise InvalidField.one("product_id", f"product {product_id!r} is not active")
 
 
 def check_channel(channel: str, channels: Sequence[str]) -> None:
