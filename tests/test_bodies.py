@@ -287,3 +287,10 @@ def test_under_gunicorn_a_body_over_the_limit_is_413() -> None:
         assert answer.startswith(b"HTTP/1.1 413 ") and b"payload_too_large" in answer, answer
         answer = raw_put(base, f"Content-Length: {400 * 1024 * 1024}\r\n", b"")
         assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_the_document_says_every_api_operation_may_answer_413(client: Any) -> None:
+    api_operations = [(m, p, o) for m, p, o in operations(client) if p.startswith("/api/")]
+    assert api_operations
+    for method, path, operation in api_operations:
+        assert "413" in operation["responses"], (method, path)

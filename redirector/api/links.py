@@ -20,6 +20,7 @@ ERRORS: dict[Any, Any] = {
     401: schemas.ErrorResponse,
     403: schemas.ErrorResponse,
     404: schemas.ErrorResponse,
+    413: schemas.ErrorResponse,
     422: schemas.ErrorResponse,
     429: schemas.ErrorResponse,
     503: schemas.ErrorResponse,

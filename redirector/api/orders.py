@@ -21,7 +21,7 @@ bp = APIBlueprint("orders", __name__, url_prefix="/api/v1")
 tag = Tag(name="orders")
 clock_tag = Tag(name="clock")
 ERRORS: dict[Any, Any] = {
-    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 429, 503)
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 SIGNED_BODY = {
     "requestBody": {

@@ -17,6 +17,7 @@ ERRORS: dict[Any, Any] = {
     400: schemas.ErrorResponse,
     401: schemas.ErrorResponse,
     403: schemas.ErrorResponse,
+    413: schemas.ErrorResponse,
     422: schemas.ErrorResponse,
     429: schemas.ErrorResponse,
     503: schemas.ErrorResponse,

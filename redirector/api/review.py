@@ -18,7 +18,9 @@ from .responses import ok
 
 bp = APIBlueprint("review", __name__, url_prefix="/api/v1")
 tag = Tag(name="review", description="orders held for review: flagged clicks, instant orders")
-ERRORS: dict[Any, Any] = {s: schemas.ErrorResponse for s in (401, 403, 404, 409, 422, 429, 503)}
+ERRORS: dict[Any, Any] = {
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
 
 
 def held_entry(order: dict[str, Any]) -> dict[str, Any]:

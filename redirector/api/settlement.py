@@ -16,7 +16,7 @@ from .responses import ok
 bp = APIBlueprint("settlement", __name__, url_prefix="/api/v1")
 tag = Tag(name="settlement")
 ERRORS: dict[Any, Any] = {
-    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 429, 503)
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
