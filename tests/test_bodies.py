@@ -294,3 +294,8 @@ def test_the_document_says_every_api_operation_may_answer_413(client: Any) -> No
     assert api_operations
     for method, path, operation in api_operations:
         assert "413" in operation["responses"], (method, path)
+
+
+def test_other_paths_are_bounded_too(client: Any) -> None:
+    answer = client.post("/console/sign-in", data={"credential": "x" * (2 * MAX_API_BODY)})
+    assert answer.status_code == 413

@@ -37,7 +37,8 @@ API_PREFIX = "/api/"
 
 def init_app(app: Flask) -> None:
     """Every hook after flask-limiter's, in the order above."""
-    app.config.setdefault("MAX_CONTENT_LENGTH", bodies.MAX_API_BODY)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # the console's forms, and any other path
+        app.config["MAX_CONTENT_LENGTH"] = bodies.MAX_API_BODY
     app.before_request(refuse_oversized)
     app.before_request(authenticate)
     app.before_request(read_body)
