@@ -40,6 +40,7 @@ SPOOL_DIR = "REDIRECTOR_SPOOL_DIR"
 LINK_CACHE_SECONDS = "REDIRECTOR_LINK_CACHE_SECONDS"
 TRUSTED_PROXIES = "REDIRECTOR_TRUSTED_PROXIES"
 AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
+LINK_CREATION_LIMIT = "REDIRECTOR_LINK_CREATION_LIMIT"
 FRAUD = "REDIRECTOR_FRAUD"
 
 # The programs file shipped beside the package in a source checkout (and copied
@@ -59,6 +60,7 @@ DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
 DEFAULT_LINK_CACHE_SECONDS = 600
 MAX_LINK_CACHE_SECONDS = 24 * 3600
 DEFAULT_AUTH_FAILURE_LIMIT = "20/minute"
+DEFAULT_LINK_CREATION_LIMIT = "60/minute;1000/day"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     # Failed authentications allowed per client (limits' notation, e.g. "20/minute").
     auth_failure_limit: str = DEFAULT_AUTH_FAILURE_LIMIT
+    # Links a creator may make (``quota``): rates in limits' notation, ";" between.
+    link_creation_limit: str = DEFAULT_LINK_CREATION_LIMIT
     # Click-fraud thresholds: floods of clicks, instant conversions (``fraud.py``).
     fraud: FraudRules = field(default_factory=FraudRules)
     fraud_path: Path | None = None
@@ -132,6 +136,7 @@ class Settings:
         log_level = _log_level(env)
         trusted_proxies = _trusted_proxies(env)
         auth_failure_limit = _auth_failure_limit(env)
+        link_creation_limit = _link_creation_limit(env)
         fraud_path = _settings_file(env, FRAUD, SHIPPED_FRAUD)
         fraud = load_fraud_rules(fraud_path, FRAUD)
         spool_dir = _spool_dir(env, embedded)
@@ -153,6 +158,7 @@ class Settings:
             link_cache_seconds=link_cache_seconds,
             trusted_proxies=trusted_proxies,
             auth_failure_limit=auth_failure_limit,
+            link_creation_limit=link_creation_limit,
             fraud=fraud,
             fraud_path=fraud_path,
         )
@@ -298,6 +304,13 @@ def _auth_failure_limit(env: Mapping[str, str]) -> str:
     return auth_failure_limit
 
 
+def _link_creation_limit(env: Mapping[str, str]) -> str:
+    text = env.get(LINK_CREATION_LIMIT, "").strip() or DEFAULT_LINK_CREATION_LIMIT
+    if not _rates(text):
+        raise ConfigError(f"{LINK_CREATION_LIMIT}={text!r} must read like '60/minute;1000/day'")
+    return text
+
+
 def _spool_dir(env: Mapping[str, str], embedded: bool) -> Path:
     spool_text = env.get(SPOOL_DIR, "").strip()
     spool_dir = Path(spool_text).expanduser().absolute() if spool_text else default_spool_dir()
@@ -334,6 +347,16 @@ def _rate_limit(text: str) -> bool:
 
     try:
         return len(parse_many(text)) == 1
+    except ValueError:
+        return False
+
+
+def _rates(text: str) -> bool:
+    """One or more rates in limits' notation, separated by ``;``."""
+    from limits import parse_many
+
+    try:
+        return len(parse_many(text)) >= 1
     except ValueError:
         return False
 

@@ -68,6 +68,24 @@ class InvalidField(RedirectorError):
         return cls(f"{field}: {message}", [{"field": field, "message": message}])
 
 
+class PayloadTooLarge(RedirectorError):
+    """A request body over its limit (``bodies``)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(RedirectorError):
+    """Over a rate; ``retry_after`` is the whole seconds until one more fits."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StoreUnavailable(RedirectorError):
     """The store (Redis) could not be reached: raised at the store boundary
     (``store.wrap``, ``store.run_scripts``) for ``store.UNAVAILABLE_ERRORS``,

@@ -55,6 +55,12 @@ def creator_links(creator_id: str) -> str:
     return f"{REGISTRY}:creator:{creator_id}:links"
 
 
+def links_made(creator_id: str, window_seconds: int, window: int) -> str:
+    """How many links the creator made in one window of a rate (``quota``): the
+    ``window``-th stretch of ``window_seconds`` since the epoch. Expires with it."""
+    return f"{REGISTRY}:creator:{creator_id}:made:{window_seconds}:{window}"
+
+
 def api_key(key_hash: str) -> str:
     """SHA-256 of an API key -> creator id (the key itself is never stored)."""
     return f"{REGISTRY}:apikey:{key_hash}"

@@ -12,7 +12,8 @@ Rules kept here (``make_link``, ``known_link_id``):
 - its product must exist and be active;
 - a link id is ``LINK_ID_LENGTH`` letters or digits; a malformed id names no
   link, and is answered as an unknown one (not found, not invalid);
-- a post id and a placement, when given, follow ``POST_ID`` and ``Placement``.
+- a post id and a placement, when given, follow ``POST_ID`` and ``Placement``;
+- a creator makes links within ``REDIRECTOR_LINK_CREATION_LIMIT`` (``quota``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Literal, get_args
 
 from itsdangerous import BadSignature
 
-from . import keys, registry
+from . import keys, quota, registry
 from .errors import Forbidden, InvalidField, NotFound
 from .ids import ALPHABET, KeyedSigner, random_id
 from .store import StoreClient
@@ -83,15 +84,24 @@ class NewLink:
 
 
 def make_link(
-    r: StoreClient, maker: str | None, new: NewLink, *, channels: Sequence[str], now_ms: int
+    r: StoreClient,
+    maker: str | None,
+    new: NewLink,
+    *,
+    channels: Sequence[str],
+    now_ms: int,
+    limit: tuple[quota.Rate, ...] = (),
 ) -> str:
     """Make a link for ``maker``, a creator's id (None: the caller is no creator),
-    by the rules above, checked in that order; answers its id."""
+    by the rules above, checked in that order, within ``limit`` (``quota.rates``
+    of the setting); answers its id."""
     if maker is None:
         raise Forbidden("links belong to creators: call this with a creator's API key")
     check_channel(new.channel, channels)
     check_post_id(new.post_id)
     check_placement(new.placement)
+    check_product(r, new.product_id)
+    quota.spend(r, maker, limit, now_ms)  # last: a link refused for a rule is not counted
     return create_link(
         r,
         creator_id=maker,
@@ -122,12 +132,7 @@ def create_link(
     now_ms: int,
 ) -> str:
     """Make a link and answer its id. The product must exist and be active."""
-    try:
-        rev, destination = registry.destination_fields(r, product_id)
-    except NotFound:
-        raise InvalidField.one("product_id", f"product {product_id!r} does not exist") from None
-    if destination["product_active"] != "1":
-        raise InvalidField.one("product_id", f"product {product_id!r} is not active")
+    check_product(r, product_id)
     link_id = random_id(LINK_ID_LENGTH)
     # Join the product's link set before copying its destination: a product
     # change racing with this either sees the link or was read by it.
@@ -242,6 +247,15 @@ def disable_link(
     pipe.hsetnx(keys.link(link_id), "disabled_at", now_ms)
     pipe.execute()
     return get_link(r, link_id)
+
+
+def check_product(r: StoreClient, product_id: str) -> None:
+    try:
+        _, destination = registry.destination_fields(r, product_id)
+    except NotFound:
+        raise InvalidField.one("product_id", f"product {product_id!r} does not exist") from None
+    if destination["product_active"] != "1":
+        raise InvalidField.one("product_id", f"product {product_id!r} is not active")
 
 
 def check_channel(channel: str, channels: Sequence[str]) -> None:

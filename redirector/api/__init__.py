@@ -17,8 +17,18 @@ from werkzeug.exceptions import HTTPException
 from .. import metrics
 from ..errors import RedirectorError
 from ..extension import context_of
-from . import leaderboard, links, orders, ratelimit, registry, review, service, settlement
-from .responses import bad_json, error_response
+from . import (
+    intake,
+    leaderboard,
+    links,
+    orders,
+    ratelimit,
+    registry,
+    review,
+    service,
+    settlement,
+)
+from .responses import error_response
 
 __all__ = ["init_app"]
 
@@ -28,13 +38,13 @@ BLUEPRINTS = (registry, orders, settlement, links, service, leaderboard, review)
 
 def init_app(app: Flask) -> None:
     ratelimit.init_app(app, context_of(app).settings)
+    app.before_request(_start_timer)
+    intake.init_app(app)  # size, credentials, body shape: in that order (``intake``)
     for area in BLUEPRINTS:
         app.register_api(area.bp)  # type: ignore[attr-defined]
     app.register_error_handler(RedirectorError, _domain_error)
     app.register_error_handler(RateLimitExceeded, _too_many)
     app.register_error_handler(HTTPException, _http_error)
-    app.before_request(_start_timer)
-    app.before_request(_json_string_body)
     app.after_request(_observe)
 
 
@@ -58,18 +68,6 @@ def _http_error(error: HTTPException) -> Any:
 
 def _start_timer() -> None:
     g.started = time.perf_counter()
-
-
-def _json_string_body() -> None:
-    # flask-openapi3 parses a JSON string body as JSON a second time, so a
-    # double-encoded body would pass for an object: a body must be an object.
-    # Order callbacks are exempt: their signature is checked before the body.
-    if (
-        request.path.startswith("/api/")
-        and request.endpoint != "orders.order_event"
-        and isinstance(request.get_json(silent=True), str)
-    ):
-        raise bad_json("the body must be a JSON object")
 
 
 def _observe(response: Response) -> Response:

@@ -18,7 +18,10 @@ tag = Tag(name="leaderboard")
 @bp.get(
     "/leaderboard",
     tags=[tag],
-    responses={200: schemas.Leaderboard, **{s: schemas.ErrorResponse for s in (400, 422, 503)}},
+    responses={
+        200: schemas.Leaderboard,
+        **{s: schemas.ErrorResponse for s in (400, 413, 422, 503)},
+    },
 )
 def get_leaderboard(query: schemas.LeaderboardQuery) -> Any:
     """The sales leaderboard of a period (public, no authentication).

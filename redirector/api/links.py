@@ -7,10 +7,10 @@ from typing import Any
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import links
+from .. import links, quota
 from ..extension import context
 from . import schemas
-from .auth import ADMIN, BEARER, CREATOR, Principal, require
+from .auth import ADMIN, BEARER, CREATOR, Principal, bearer, caller
 from .responses import ok
 
 bp = APIBlueprint("links", __name__, url_prefix="/api/v1")
@@ -20,6 +20,7 @@ ERRORS: dict[Any, Any] = {
     401: schemas.ErrorResponse,
     403: schemas.ErrorResponse,
     404: schemas.ErrorResponse,
+    413: schemas.ErrorResponse,
     422: schemas.ErrorResponse,
     429: schemas.ErrorResponse,
     503: schemas.ErrorResponse,
@@ -39,9 +40,10 @@ def _owner(principal: Principal) -> str | None:
 
 
 @bp.post("/links", tags=[tag], security=BEARER, responses={201: schemas.Link, **ERRORS})
+@bearer(ADMIN, CREATOR)
 def create_link(body: schemas.LinkBody) -> Any:
     """Make a tracking link for a post (creators only)."""
-    principal = require(ADMIN, CREATOR)
+    principal = caller()
     svc = context()
     link_id = links.make_link(
         svc.store,
@@ -49,14 +51,16 @@ def create_link(body: schemas.LinkBody) -> Any:
         body.new_link(),
         channels=list(svc.settings.programs),
         now_ms=svc.clock.now_ms(),
+        limit=quota.rates(svc.settings.link_creation_limit),
     )
     return ok(with_token(links.get_link(svc.store, link_id)), 201)
 
 
 @bp.get("/links", tags=[tag], security=BEARER, responses={200: schemas.LinkList, **ERRORS})
+@bearer(ADMIN, CREATOR)
 def list_links(query: schemas.LinkQuery) -> Any:
     """Links, newest first: a creator sees its own; an admin all, or one creator's."""
-    principal = require(ADMIN, CREATOR)
+    principal = caller()
     creator_id = _owner(principal) or query.creator_id
     items = links.list_links(
         context().store, creator_id=creator_id, offset=query.offset, limit=query.limit
@@ -66,9 +70,10 @@ def list_links(query: schemas.LinkQuery) -> Any:
 
 
 @bp.get("/links/<link_id>", tags=[tag], security=BEARER, responses={200: schemas.Link, **ERRORS})
+@bearer(ADMIN, CREATOR)
 def get_link(path: schemas.LinkPath) -> Any:
     """One link with its stats and per-day series."""
-    principal = require(ADMIN, CREATOR)
+    principal = caller()
     store = context().store
     link_id = links.known_link_id(path.link_id)
     link = links.get_link(store, link_id, creator_id=_owner(principal))
@@ -76,9 +81,10 @@ def get_link(path: schemas.LinkPath) -> Any:
 
 
 @bp.delete("/links/<link_id>", tags=[tag], security=BEARER, responses={200: schemas.Link, **ERRORS})
+@bearer(ADMIN, CREATOR)
 def disable_link(path: schemas.LinkPath) -> Any:
     """Disable a link: from its next click on it answers 410."""
-    principal = require(ADMIN, CREATOR)
+    principal = caller()
     svc = context()
     link = links.disable_link(
         svc.store,

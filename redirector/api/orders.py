@@ -9,19 +9,19 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ValidationError
 
-from .. import orders, registry, webhooks
+from .. import bodies, orders, registry, webhooks
 from ..clock import MockClock, ms_from_datetime, utc_from_ms
 from ..errors import BadRequest, NotFound, Unauthorized
 from ..extension import context
 from . import schemas
-from .auth import ADMIN, BEARER, require
+from .auth import ADMIN, BEARER, bearer
 from .responses import iso, ok, secret_box, validation_error
 
 bp = APIBlueprint("orders", __name__, url_prefix="/api/v1")
 tag = Tag(name="orders")
 clock_tag = Tag(name="clock")
 ERRORS: dict[Any, Any] = {
-    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 429, 503)
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 SIGNED_BODY = {
     "requestBody": {
@@ -66,7 +66,7 @@ def order_event(path: schemas.StorefrontPath) -> Any:
         webhook_id = webhooks.verify(secrets, request.headers, body, now)
     except webhooks.WebhookError as exc:
         raise Unauthorized(str(exc), reason=exc.reason) from None
-
+    bodies.check_json(body)  # signed, now its shape: UTF-8, not too deep to parse
     try:
         payload = json.loads(body, object_pairs_hook=_unique_keys)
     except RepeatedKey as exc:
@@ -121,9 +121,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     security=BEARER,
     responses={200: schemas.OrderRecord, **ERRORS},
 )
+@bearer(ADMIN)
 def get_order(path: schemas.OrderPath) -> Any:
     """An order with its attribution, commission and history of events."""
-    require(ADMIN)
     return ok(orders.get_order(context().store, path.storefront_id, path.order_id))
 
 
@@ -133,10 +133,10 @@ def get_order(path: schemas.OrderPath) -> Any:
     security=BEARER,
     responses={200: schemas.SecretRotation, **ERRORS},
 )
+@bearer(ADMIN)
 def rotate_signing_secret(path: schemas.StorefrontPath, body: schemas.SecretRotationBody) -> Any:
     """Rotate a storefront's signing secret: the new one is answered once; the
     previous ones keep verifying for `grace_seconds`."""
-    require(ADMIN)
     svc = context()
     secret, until = registry.rotate_signing_secret(
         svc.store, path.storefront_id, body.grace_seconds, svc.clock.now_ms(), secret_box()
@@ -154,18 +154,18 @@ def _mock_clock() -> MockClock:
 
 
 @bp.get("/clock", tags=[clock_tag], security=BEARER, responses={200: schemas.ClockState, **ERRORS})
+@bearer(ADMIN)
 def get_clock() -> Any:
     """The mock clock's time (404 unless REDIRECTOR_CLOCK=mock)."""
     clock = _mock_clock()
-    require(ADMIN)
     return _clock_answer(clock.now_ms())
 
 
 @bp.put("/clock", tags=[clock_tag], security=BEARER, responses={200: schemas.ClockState, **ERRORS})
+@bearer(ADMIN)
 def set_clock(body: schemas.ClockBody) -> Any:
     """Set the mock clock; it stands still there, for every worker."""
     clock = _mock_clock()
-    require(ADMIN)
     moment = utc_from_ms(orders.parse_time(body.now, "now"))
     return _clock_answer(ms_from_datetime(clock.set(moment)))
 

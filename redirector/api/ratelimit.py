@@ -3,8 +3,9 @@
 Two limits, each ``REDIRECTOR_AUTH_FAILURE_LIMIT`` (default 20 a minute, moving
 window):
 
-- ``auth``: per client, shared by the API's bearer authentication and the
-  console's sign-in form (alternating between them buys no extra guesses);
+- ``auth``: per client, shared by every API view that takes a bearer token
+  (those marked ``auth.bearer``) and the console's sign-in form (alternating
+  between them buys no extra guesses);
 - ``callback``: per storefront and client, on order callbacks whose signature
   does not verify.
 
@@ -38,14 +39,12 @@ from .. import keys
 from ..config import Settings
 from ..extension import context
 from ..proxies import client_ip
+from .auth import takes_token
 
 log = logging.getLogger("redirector")
 
 AUTH_SCOPE = "auth"
 CALLBACK_SCOPE = "callback"
-# Blueprints whose views all authenticate with a bearer token, but for the
-# order callback (signed, limited per storefront).
-BEARER_BLUEPRINTS = frozenset({"registry", "orders", "settlement", "links"})
 CALLBACK_ENDPOINT = "orders.order_event"
 SIGN_IN_ENDPOINT = "console.sign_in"
 EXTENSION = "redirector.limiter"
@@ -93,7 +92,7 @@ def _authenticates() -> bool:
     """Whether this request's credential is checked against the ``auth`` limit."""
     if request.endpoint == SIGN_IN_ENDPOINT:
         return request.method == "POST"
-    return request.blueprint in BEARER_BLUEPRINTS and request.endpoint != CALLBACK_ENDPOINT
+    return takes_token()
 
 
 def _failed(response: FlaskResponse) -> bool:

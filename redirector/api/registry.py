@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from .. import registry, sessions
 from ..extension import context
 from . import schemas
-from .auth import ADMIN, BEARER, CREATOR, require
+from .auth import ADMIN, BEARER, CREATOR, bearer
 from .responses import ok, secret_box
 
 bp = APIBlueprint("registry", __name__, url_prefix="/api/v1")
@@ -17,6 +17,7 @@ ERRORS: dict[Any, Any] = {
     400: schemas.ErrorResponse,
     401: schemas.ErrorResponse,
     403: schemas.ErrorResponse,
+    413: schemas.ErrorResponse,
     422: schemas.ErrorResponse,
     429: schemas.ErrorResponse,
     503: schemas.ErrorResponse,
@@ -34,9 +35,9 @@ programs_tag = Tag(name="programs")
     security=BEARER,
     responses={200: schemas.Agency, 201: schemas.Agency, **ERRORS},
 )
+@bearer(ADMIN)
 def put_agency(path: schemas.AgencyPath, body: schemas.AgencyBody) -> Any:
     """Create or update an agency (机构)."""
-    require(ADMIN)
     svc = context()
     agency, created = registry.put_agency(svc.store, path.agency_id, body.name, svc.clock.now_ms())
     return ok(agency, 201 if created else 200)
@@ -48,9 +49,9 @@ def put_agency(path: schemas.AgencyPath, body: schemas.AgencyBody) -> Any:
     security=BEARER,
     responses={200: schemas.Creator, 201: schemas.Creator, **ERRORS},
 )
+@bearer(ADMIN)
 def put_creator(path: schemas.CreatorPath, body: schemas.CreatorBody) -> Any:
     """Create or update a creator (博主). On create the answer holds `api_key`, shown once."""
-    require(ADMIN)
     svc = context()
     creator, api_key = registry.put_creator(
         svc.store, path.creator_id, body.name, body.agency_id, svc.clock.now_ms()
@@ -66,10 +67,10 @@ def put_creator(path: schemas.CreatorPath, body: schemas.CreatorBody) -> Any:
     security=BEARER,
     responses={200: schemas.ApiKey, 404: schemas.ErrorResponse, **ERRORS},
 )
+@bearer(ADMIN)
 def rotate_api_key(path: schemas.CreatorPath) -> Any:
     """Rotate a creator's API key: the old one stops working at once, and every
     console session the creator has open ends."""
-    require(ADMIN)
     svc = context()
     api_key = registry.rotate_api_key(svc.store, path.creator_id)
     sessions.end_all(svc, sessions.creator_holder(path.creator_id))
@@ -87,11 +88,11 @@ def rotate_api_key(path: schemas.CreatorPath) -> Any:
         **ERRORS,
     },
 )
+@bearer(ADMIN)
 def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -> Any:
     """Create or update a storefront. On create the answer holds `signing_secret`
     (`whsec_…`), the key its order callbacks are signed with, shown once. App URLs
     may use http(s) and the storefront's `app_schemes` only."""
-    require(ADMIN)
     svc = context()
     storefront, secret = registry.put_storefront(
         svc.store,
@@ -114,10 +115,10 @@ def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -
     security=BEARER,
     responses={200: schemas.Product, 201: schemas.Product, 409: schemas.ErrorResponse, **ERRORS},
 )
+@bearer(ADMIN)
 def put_product(path: schemas.ProductPath, body: schemas.ProductBody) -> Any:
     """Create or update a product (商品库). Its URLs must be on its storefront's hosts;
     a change (deactivation included) reaches its links' next click."""
-    require(ADMIN)
     svc = context()
     product, created = registry.put_product(
         svc.store, path.product_id, body.model_dump(), svc.clock.now_ms()
@@ -131,9 +132,9 @@ def put_product(path: schemas.ProductPath, body: schemas.ProductBody) -> Any:
     security=BEARER,
     responses={200: schemas.ProductList, **ERRORS},
 )
+@bearer(ADMIN, CREATOR)
 def list_products(query: schemas.ProductQuery) -> Any:
     """The product library, filterable by storefront and active flag, sortable by sales."""
-    require(ADMIN, CREATOR)
     items = registry.list_products(
         context().store, storefront_id=query.storefront_id, active=query.active, sort=query.sort
     )
@@ -146,8 +147,8 @@ def list_products(query: schemas.ProductQuery) -> Any:
     security=BEARER,
     responses={200: schemas.ProgramList, **ERRORS},
 )
+@bearer(ADMIN, CREATOR)
 def list_programs() -> Any:
     """The programs in force, per channel."""
-    require(ADMIN, CREATOR)
     programs = context().settings.programs
     return ok({"programs": [programs[c].to_json() for c in sorted(programs)]})

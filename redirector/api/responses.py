@@ -14,7 +14,14 @@ from typing import Any
 from flask import Response, jsonify, request
 from pydantic import ValidationError
 
-from ..errors import BadRequest, Busy, InvalidField, RedirectorError, StoreUnavailable
+from ..errors import (
+    BadRequest,
+    Busy,
+    InvalidField,
+    RedirectorError,
+    StoreUnavailable,
+    TooManyRequests,
+)
 from ..extension import context
 from ..secrets_at_rest import SecretBox, box_for
 
@@ -59,6 +66,8 @@ def error_response(error: RedirectorError) -> tuple[Response, int]:
     response = jsonify(error.to_json())
     if isinstance(error, StoreUnavailable | Busy):
         response.headers["Retry-After"] = "5"
+    elif isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response, error.status
 
 

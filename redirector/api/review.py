@@ -13,12 +13,14 @@ from flask_openapi3 import APIBlueprint, Tag
 from .. import orders
 from ..extension import context
 from . import schemas
-from .auth import ADMIN, BEARER, require
+from .auth import ADMIN, BEARER, bearer
 from .responses import ok
 
 bp = APIBlueprint("review", __name__, url_prefix="/api/v1")
 tag = Tag(name="review", description="orders held for review: flagged clicks, instant orders")
-ERRORS: dict[Any, Any] = {s: schemas.ErrorResponse for s in (401, 403, 404, 409, 422, 429, 503)}
+ERRORS: dict[Any, Any] = {
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
 
 
 def held_entry(order: dict[str, Any]) -> dict[str, Any]:
@@ -42,9 +44,9 @@ def held_entry(order: dict[str, Any]) -> dict[str, Any]:
     security=BEARER,
     responses={200: schemas.HeldOrderList, **ERRORS},
 )
+@bearer(ADMIN)
 def list_held(query: schemas.ReviewQuery) -> Any:
     """Orders held for review, oldest first: they settle only once released."""
-    require(ADMIN)
     return ok({"orders": [held_entry(o) for o in orders.held_orders(context().store)]})
 
 
@@ -54,10 +56,10 @@ def list_held(query: schemas.ReviewQuery) -> Any:
     security=BEARER,
     responses={200: schemas.OrderRecord, **ERRORS},
 )
+@bearer(ADMIN)
 def release(path: schemas.OrderPath) -> Any:
     """Release a held order: it settles now if confirmed (in the first open period
     not before its own), else when it is. 409 unless held."""
-    require(ADMIN)
     return ok(orders.review(context(), path.storefront_id, path.order_id, orders.RELEASE))
 
 
@@ -67,8 +69,8 @@ def release(path: schemas.OrderPath) -> Any:
     security=BEARER,
     responses={200: schemas.OrderRecord, **ERRORS},
 )
+@bearer(ADMIN)
 def reject(path: schemas.OrderPath) -> Any:
     """Reject a held order: it earns nothing, leaves its link's figures and never
     settles. 409 unless held."""
-    require(ADMIN)
     return ok(orders.review(context(), path.storefront_id, path.order_id, orders.REJECT))

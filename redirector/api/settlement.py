@@ -10,13 +10,13 @@ from flask_openapi3 import APIBlueprint, Tag
 from .. import earnings, settlement
 from ..extension import context
 from . import schemas
-from .auth import ADMIN, BEARER, CREATOR, require
+from .auth import ADMIN, BEARER, CREATOR, bearer, caller
 from .responses import ok
 
 bp = APIBlueprint("settlement", __name__, url_prefix="/api/v1")
 tag = Tag(name="settlement")
 ERRORS: dict[Any, Any] = {
-    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 422, 429, 503)
+    s: schemas.ErrorResponse for s in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
@@ -31,11 +31,11 @@ def _period(text: str) -> Any:
     security=BEARER,
     responses={200: schemas.StatementDocument, **ERRORS},
 )
+@bearer(ADMIN)
 def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> Any:
     """A period's statement: lines per guide account and channel, split three ways.
 
     `?format=csv` answers CSV with a header row and a labelled totals row."""
-    require(ADMIN)
     doc = settlement.statement(context(), _period(path.period))
     if query.format == "csv":
         return Response(
@@ -54,9 +54,9 @@ def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> An
     security=BEARER,
     responses={200: schemas.Statement, **ERRORS},
 )
+@bearer(ADMIN)
 def close_period(path: schemas.PeriodPath) -> Any:
     """Close an ended period: its statement is frozen from now on."""
-    require(ADMIN)
     return ok(settlement.close(context(), _period(path.period)))
 
 
@@ -66,11 +66,11 @@ def close_period(path: schemas.PeriodPath) -> Any:
     security=BEARER,
     responses={200: schemas.AdSpend, **ERRORS},
 )
+@bearer(ADMIN)
 def put_ad_spend(path: schemas.AdSpendPath, body: schemas.AdSpendBody) -> Any:
     """Record a guide account's ad spend for a period (replaces the figure).
 
     It offsets the platform share of the account's lines."""
-    require(ADMIN)
     return ok(
         settlement.put_ad_spend(context(), _period(path.period), path.account_id, body.amount)
     )
@@ -82,8 +82,9 @@ def put_ad_spend(path: schemas.AdSpendPath, body: schemas.AdSpendBody) -> Any:
     security=BEARER,
     responses={200: schemas.Earnings, **ERRORS},
 )
+@bearer(ADMIN, CREATOR)
 def creator_earnings(path: schemas.CreatorPath, query: schemas.EarningsQuery) -> Any:
     """A creator's own part of a period's statement (that creator or an admin)."""
-    principal = require(ADMIN, CREATOR)
+    principal = caller()
     viewer = None if principal.is_admin else principal.creator_id
     return ok(earnings.earnings_seen_by(context(), viewer, path.creator_id, query.period))

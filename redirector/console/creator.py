@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import flash, g, redirect, request, url_for
 from pydantic import ValidationError
 
-from .. import earnings, links, registry
+from .. import earnings, links, quota, registry
 from ..api import schemas
 from ..errors import RedirectorError
 from ..extension import context
@@ -84,6 +84,7 @@ def make_link() -> Any:
             body.new_link(),
             channels=list(svc.settings.programs),
             now_ms=svc.clock.now_ms(),
+            limit=quota.rates(svc.settings.link_creation_limit),
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):

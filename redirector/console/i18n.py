@@ -243,6 +243,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "showcase.buy": ("去购买", "Buy"),
     "showcase.empty": ("橱窗里还没有商品。", "Nothing in this showcase yet."),
+    "showcase.next": ("更早的商品", "Older products"),
     "board.title": ("达人销量榜", "Creators' sales leaderboard"),
     "board.all_channels": ("全部渠道", "all channels"),
     "board.rank": ("排名", "Rank"),

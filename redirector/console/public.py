@@ -5,7 +5,7 @@ each active product the creator has an active link for, once, bought through
 the newest of those links (so every purchase from it is tracked and
 attributed). A creator without such links gets an empty showcase.
 
-The rules are in ``showcase``. The leaderboard page shows what
+The rules are in ``showcase`` (paged: ``?page=n``). The leaderboard page shows what
 ``GET /api/v1/leaderboard`` answers (``leaderboard.board``).
 """
 
@@ -19,7 +19,7 @@ from .. import leaderboard, paging
 from ..api import schemas
 from ..extension import context
 from ..periods import period_of
-from ..showcase import showcase
+from ..showcase import page_number, showcase
 from . import figures, i18n
 from .views import bp, link_with_url, page
 
@@ -28,9 +28,15 @@ TOP_IN_CHART = 10
 
 @bp.get("/s/<creator_id>", endpoint="showcase")
 def showcase_page(creator_id: str) -> Any:
-    shown = showcase(context().store, creator_id)
+    shown = showcase(context().store, creator_id, page_number(request.args.get("page")))
     items = [{"product": i.product, "link": link_with_url(i.link)} for i in shown.items]
-    return page("showcase.html", creator=shown.creator, items=items, shops=shown.shops)
+    return page(
+        "showcase.html",
+        creator=shown.creator,
+        items=items,
+        shops=shown.shops,
+        next_page=shown.next_page,
+    )
 
 
 @bp.get("/leaderboard")
