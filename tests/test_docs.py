@@ -70,3 +70,15 @@ def test_nothing_points_outside_the_repository() -> None:
 def test_the_readme_test_command_is_the_one_ci_runs() -> None:
     assert TEST_COMMAND in (ROOT / "README.md").read_text(encoding="utf-8")
     assert TEST_COMMAND in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    """The layout table is complete: a module added without a word in the README fails here."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout") : readme.index("## Libraries")]
+    named = set(re.findall(r"`([a-z0-9_]+)/?`", layout))
+    modules = {
+        path.stem if path.name != "__init__.py" else path.parent.name
+        for path in (ROOT / "redirector").rglob("*.py")
+    }
+    assert sorted(modules - named - {"redirector"}) == []
