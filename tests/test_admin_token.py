@@ -36,6 +36,7 @@ STRONG = [
     "soak-admin-token-0123456789abcdef",  # bench/soak
     "admin-token-for-the-walkthrough",  # README
     "correct-horse-battery-staple",
+    "f555065b5f096750f5b997b9",  # secrets.token_hex(12) with 7 distinct characters (CI)
 ]
 
 
