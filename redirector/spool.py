@@ -75,6 +75,7 @@ __all__ = [
     "LineSigner",
     "NotPrivate",
     "Spool",
+    "adopt",
     "not_private",
     "private_directory",
     "store_directory",
@@ -447,6 +448,36 @@ class Spool:
         finally:
             os.close(fd)
         return path
+
+
+def adopt(source: Path, directory: Path, signer: LineSigner) -> tuple[Path, int]:
+    """Sign the clicks of ``source`` into a new spool file in ``directory``, for
+    a person who trusts them: an earlier version's unsigned file, or lines set
+    aside in ``rejected-*.jsonl`` (their old MAC is dropped). Answers the new
+    file and its line count; raises ``ValueError`` naming a line that is not a
+    JSON object (nothing is written then)."""
+    signed = []
+    for number, raw in enumerate(source.read_bytes().split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        payload = raw if raw.startswith(b"{") else raw.partition(b" ")[2]
+        try:
+            if not isinstance(json.loads(payload), dict):
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{source}, line {number}: not a spooled click") from None
+        signed.append(signer.sign(payload) + b"\n")
+    name = f"{PREFIX}adopted-{random_id(8)}{SUFFIX}"
+    hidden = directory / f".{name}.new"
+    fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, b"".join(signed))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(hidden, directory / name)  # whole, or not there: a replayer may claim it at once
+    _sync_directory(directory)
+    return directory / name, len(signed)
 
 
 def _claim(path: Path) -> tuple[int, Path] | None:

@@ -241,3 +241,30 @@ def test_serve_stops_on_a_spool_directory_others_can_read(tmp_path: Path) -> Non
         f"redirector: configuration error: REDIRECTOR_SPOOL_DIR: {root} is open to other "
         "users (mode 0755; chmod 700 it, or name another)\n"
     )
+
+
+def test_an_operator_can_adopt_lines_they_trust_and_they_replay(tmp_path: Path) -> None:
+    root = tmp_path / "spool"
+    env = {**private_env(root), "REDIS_CLUSTER_URL": "", "REDIRECTOR_ADMIN_TOKEN": ""}
+    directory = spool.store_directory(Settings.from_env(env).spool_dir, REDIS, None)
+    trusted = tmp_path / "rejected-1.jsonl"  # an old version's line, one under a dropped key
+    trusted.write_bytes(b'{"click_id":"old"}\n' + line({"click_id": "dropped"}, (STRANGER_KEY,)))
+    not_clicks = tmp_path / "notes.txt"
+    not_clicks.write_text('{"click_id":"fine"}\nnot a click\n')
+    runner = CliRunner()
+
+    refused = runner.invoke(redirector.cli.main, ["spool-adopt", str(not_clicks)], env=env)
+    adopted = runner.invoke(redirector.cli.main, ["spool-adopt", str(trusted)], env=env)
+
+    assert refused.exit_code == 2
+    assert refused.output == f"redirector: {not_clicks}, line 2: not a spooled click\n"
+    assert adopted.exit_code == 0, adopted.output
+    (written,) = directory.iterdir()
+    assert (
+        adopted.output
+        == f"2 click(s) signed into {written}: replayed at the service's next start\n"
+    )
+    assert mode(written) == 0o600
+    store = Counting()
+    assert reader(directory, store).replay_pending() is False
+    assert store.counted == ["old", "dropped"]
