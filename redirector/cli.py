@@ -11,11 +11,12 @@ import os
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import click
 
-from . import config, settlement
+from . import config, settlement, spool
 from .config import Settings
 from .errors import ConfigError
 from .extension import context
@@ -146,6 +147,31 @@ def reconcile(period: str) -> None:
     for d in differences:
         click.echo(f"{parsed} {d.where} {d.field}: stored {d.stored}, recomputed {d.recomputed}")
     sys.exit(1)
+
+
+@main.command("spool-adopt")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def spool_adopt(path: Path) -> None:
+    """Sign the clicks in PATH so that the service replays them at its next
+    start: an earlier version's spool file, or a rejected-*.jsonl. Only for
+    lines you know this host's service wrote: each one will count."""
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        click.echo(f"redirector: configuration error: {exc}", err=True)
+        sys.exit(2)
+    if settings.embedded:
+        click.echo(f"redirector: only a Redis deployment spools (set {config.REDIS_URL})", err=True)
+        sys.exit(2)
+    directory = spool.store_directory(
+        settings.spool_dir, settings.redis_url, settings.redis_cluster_url
+    )
+    try:
+        written, count = spool.adopt(path, directory, spool.LineSigner(settings.secret_keys))
+    except ValueError as exc:
+        click.echo(f"redirector: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{count} click(s) signed into {written}: replayed at the service's next start")
 
 
 @main.command()

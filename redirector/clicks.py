@@ -89,8 +89,9 @@ class ClickFacts(NamedTuple):
     local_date: str  # YYYY-MM-DD in the service's zone, for the daily series
 
     def to_spool(self) -> dict[str, Any]:
-        """The click as a spool line's object (``spool.py``). These keys, in this
-        order, for good: a line spooled by any version must replay in the next."""
+        """The click as a spool line's object (``spool.py``, which puts a MAC in
+        front). These keys, in this order, for good: a line one version spools
+        must replay in the next (under the same keys)."""
         return {
             "link_id": self.link_id,
             "click_id": self.click_id,

@@ -24,6 +24,7 @@ from .errors import ConfigError
 from .fraud import FraudRules, load_fraud_rules
 from .programs import Program, load_programs
 from .proxies import Network, parse_networks
+from .spool import NotPrivate, private_directory, store_directory
 
 REDIS_URL = "REDIS_URL"
 REDIS_CLUSTER_URL = "REDIS_CLUSTER_URL"
@@ -141,7 +142,7 @@ class Settings:
         link_creation_limit = _link_creation_limit(env)
         fraud_path = _settings_file(env, FRAUD, SHIPPED_FRAUD)
         fraud = load_fraud_rules(fraud_path, FRAUD)
-        spool_dir = _spool_dir(env, embedded)
+        spool_dir = _spool_dir(env, redis_url, cluster_url)
         link_cache_seconds = _link_cache_seconds(env)
         return cls(
             redis_url=redis_url,
@@ -313,11 +314,17 @@ def _link_creation_limit(env: Mapping[str, str]) -> str:
     return text
 
 
-def _spool_dir(env: Mapping[str, str], embedded: bool) -> Path:
+def _spool_dir(env: Mapping[str, str], redis_url: str | None, cluster_url: str | None) -> Path:
+    """The spool's directory, links resolved; with Redis (only a Redis deployment
+    spools) it and its store's subdirectory are made private, or must be."""
     spool_text = env.get(SPOOL_DIR, "").strip()
-    spool_dir = Path(spool_text).expanduser().absolute() if spool_text else default_spool_dir()
-    if not embedded:  # only a Redis deployment spools
-        _check_writable_dir(spool_dir, SPOOL_DIR)
+    spool_dir = (Path(spool_text).expanduser() if spool_text else default_spool_dir()).resolve()
+    if redis_url or cluster_url:
+        for directory in (spool_dir, store_directory(spool_dir, redis_url, cluster_url)):
+            try:
+                private_directory(directory)
+            except NotPrivate as exc:
+                raise ConfigError(f"{SPOOL_DIR}: {directory} {exc}") from None
     return spool_dir
 
 
@@ -367,15 +374,6 @@ def default_spool_dir() -> Path:
     """``redirector-spool`` in the system's temporary directory: fine on one
     machine, but production should name persistent disk in REDIRECTOR_SPOOL_DIR."""
     return Path(tempfile.gettempdir()) / "redirector-spool"
-
-
-def _check_writable_dir(path: Path, name: str) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{name}={str(path)!r} cannot be created ({exc.strerror})") from None
-    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"{name}={str(path)!r} is not a writable directory")
 
 
 def _redact(url: str) -> str:

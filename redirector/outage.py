@@ -53,7 +53,12 @@ class Outage:
         directory = spool.store_directory(
             settings.spool_dir, settings.redis_url, settings.redis_cluster_url
         )
-        self.spool = spool.Spool(directory, replay=self.replay, available=self.store_answers)
+        self.spool = spool.Spool(
+            directory,
+            replay=self.replay,
+            available=self.store_answers,
+            secret_keys=settings.secret_keys,
+        )
         self.spool.start_if_pending()
 
     def remember(self, link_id: str, outcome: ClickOutcome) -> None:

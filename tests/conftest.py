@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -143,13 +144,16 @@ def _scripts_touch_one_slot(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def env() -> dict[str, str]:
-    """The environment the app is built from; tests may change it before ``app``."""
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment the app is built from; tests may change it before ``app``.
+    The spool directory is the test's own: with Redis the service refuses one
+    it does not own privately, as the shared default in /tmp may be."""
     return {
         "REDIRECTOR_ADMIN_TOKEN": ADMIN_TOKEN,
         "REDIRECTOR_SECRET_KEYS": SECRET_KEYS,
         "REDIRECTOR_PUBLIC_URL": "https://go.example.test",
         "REDIRECTOR_CLOCK": "mock",
+        "REDIRECTOR_SPOOL_DIR": str(tmp_path / "spool"),
     }
 
 

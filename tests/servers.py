@@ -144,11 +144,15 @@ def redis_for_server() -> Iterator[dict[str, str]]:
 def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
     """``redirector serve`` in a child process; yields its base URL."""
     port = free_port()
+    # A spool directory of its own (mkdtemp: mode 0700), unless the test names
+    # one: the shared default in /tmp may belong to another user or run.
+    spool_dir = tempfile.mkdtemp(prefix="redirector-spool-")
     # The store is what ``env`` says, never what the test run happens to have set.
     child_env = {
         **os.environ,
         "REDIS_URL": "",
         "REDIS_CLUSTER_URL": "",
+        "REDIRECTOR_SPOOL_DIR": spool_dir,
         **env,
         "REDIRECTOR_WORKERS": str(workers),
     }
@@ -173,6 +177,7 @@ def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(spool_dir, ignore_errors=True)
 
 
 def cluster_port() -> int:

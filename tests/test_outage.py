@@ -52,6 +52,7 @@ from .servers import RedisProcess, service, wait_until
 CUP_WEB = "https://detail.tmall.com/item.htm?id=9#reviews"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 OUTAGE_CLICKS = 200
+KEYS = tuple(SECRET_KEYS.split(","))  # newest first
 THREADS = 8
 
 needs_redis_server = pytest.mark.skipif(
@@ -66,6 +67,12 @@ def env_on(url: str, spool_dir: Path) -> dict[str, str]:
         "REDIRECTOR_SECRET_KEYS": SECRET_KEYS,
         "REDIRECTOR_SPOOL_DIR": str(spool_dir),
     }
+
+
+def signed(record: dict[str, Any], keys: tuple[str, ...] = KEYS) -> bytes:
+    """A spool line as the spool writes it under ``keys``."""
+    payload = json.dumps(record, separators=(",", ":")).encode()
+    return spool.LineSigner(keys).sign(payload) + b"\n"
 
 
 def spool_files(directory: Path) -> list[Path]:
@@ -174,35 +181,52 @@ def test_in_an_outage_only_links_redirected_recently_are_redirected(
     assert api.ok("GET", f"/api/v1/links/{kept['id']}")["stats"]["clicks"] == 2
 
 
-def test_a_spool_line_written_by_the_previous_version_replays(
-    api: Api, store: Any, env: dict[str, str], tmp_path: Path
+def test_a_spool_line_in_the_previous_versions_form_is_set_aside_not_counted(
+    api: Api, store: Any, env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # The previous version wrote bare JSON lines; anyone who can write a file
+    # can write the same form, so the safe rule sets them aside (they can be
+    # replayed by hand: docs/durability.md). A signed line beside it counts.
     link = api.link(api.world()["alice"])
     at = 1_740_870_000_000
-    click_id = clicks.new_click_id(link["id"], at)
-    # Byte for byte as the previous version spooled a click: the form never changes.
+    old_id, new_id = (clicks.new_click_id(link["id"], at) for _ in range(2))
+    # Byte for byte as the previous version spooled a click: the JSON keeps its form.
     line = (
-        f'{{"link_id":"{link["id"]}","click_id":"{click_id}","now_ms":{at},'
+        f'{{"link_id":"{link["id"]}","click_id":"{old_id}","now_ms":{at},'
         '"device":"dev0000000000001","ip_hash":"0123456789ab","user_agent":"ios",'
         '"bot":false,"referrer":"weibo.com","local_date":"2025-03-02"}'
     )
     spooled = clicks.ClickFacts.from_spool(json.loads(line))
     assert json.dumps(spooled.to_spool(), separators=(",", ":")) == line
+    genuine = spool.LineSigner(KEYS).sign(line.replace(old_id, new_id).encode())
     env = {**env, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIRECTOR_SPOOL_DIR": str(tmp_path)}
     settings = Settings.from_env(env)
     directory = spool.store_directory(tmp_path, settings.redis_url, None)
-    directory.mkdir(parents=True)
-    (directory / "clicks-999999-deadbeef.jsonl").write_text(line + "\n")
+    planted = directory / "clicks-999999-deadbeef.jsonl"
+    planted.write_bytes(line.encode() + b"\n" + genuine + b"\n")
 
     create_app(settings, store=store)  # a process starting replays what it finds
-    wait_until(lambda: not spool_files(tmp_path), timeout=10, what="the replay")
+    wait_until(
+        lambda: [p.name for p in spool_files(tmp_path)] == [f"rejected-{os.getpid()}.jsonl"],
+        timeout=10,
+        what="the replay",
+    )
 
-    recorded = clicks.get_click(store, click_id)
+    assert clicks.get_click(store, old_id) is None
+    recorded = clicks.get_click(store, new_id)
     assert recorded is not None
     assert (recorded.at_ms, recorded.device, recorded.ip_hash, recorded.user_agent) == (
         at, "dev0000000000001", "0123456789ab", "ios"
     )  # fmt: skip
     assert (recorded.bot, recorded.unique, recorded.referrer) == (False, True, "weibo.com")
+    assert api.ok("GET", f"/api/v1/links/{link['id']}")["stats"]["clicks"] == 1
+    (rejected,) = spool_files(tmp_path)
+    assert rejected.read_bytes() == line.encode() + b"\n"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [w for w in warnings if "set aside" in w] == [
+        "set aside 1 spooled line(s) of clicks-999999-deadbeef.jsonl.replaying that no secret "
+        f"key authenticates (1 unsigned); not counted, kept in {rejected}"
+    ]
 
 
 # -- the spool on its own ---------------------------------------------------------------
@@ -237,7 +261,9 @@ def test_spool_lines_survive_their_writer_and_replay_once(tmp_path: Path) -> Non
     fake = FakeStore()
     fake.up = False
     # The test runs the passes itself: the background thread sleeps.
-    writer = spool.Spool(tmp_path, replay=fake.replay, available=lambda: fake.up, interval=3600)
+    writer = spool.Spool(
+        tmp_path, replay=fake.replay, available=lambda: fake.up, secret_keys=KEYS, interval=3600
+    )
     for n in range(5):
         writer.append({"click_id": f"c{n}"})
     (own,) = spool_files(tmp_path)
@@ -262,8 +288,11 @@ def test_spool_lines_survive_their_writer_and_replay_once(tmp_path: Path) -> Non
 def test_a_line_cut_short_by_a_dying_writer_is_skipped(tmp_path: Path) -> None:
     fake = FakeStore()
     dead = tmp_path / "clicks-999999-deadbeef.jsonl"
-    dead.write_bytes(b'{"click_id":"a"}\n{"click_id":"b"}\n{"click_id":"c')
-    reader = spool.Spool(tmp_path, replay=fake.replay, available=lambda: True, interval=3600)
+    a, b, c = (signed({"click_id": n}) for n in "abc")
+    dead.write_bytes(a + b + c[:-5])
+    reader = spool.Spool(
+        tmp_path, replay=fake.replay, available=lambda: True, secret_keys=KEYS, interval=3600
+    )
 
     assert reader.replay_pending() is False
 
@@ -280,15 +309,17 @@ def test_a_line_the_store_refuses_is_kept_aside_and_the_rest_counted(tmp_path: P
         return fake.replay(batch)
 
     dead = tmp_path / "clicks-999999-deadbeef.jsonl"
-    dead.write_bytes(b'{"click_id":"a"}\n{"click_id":"poison"}\n{"click_id":"b"}\n')
-    reader = spool.Spool(tmp_path, replay=replay, available=lambda: True, interval=3600)
+    dead.write_bytes(b"".join(signed({"click_id": n}) for n in ("a", "poison", "b")))
+    reader = spool.Spool(
+        tmp_path, replay=replay, available=lambda: True, secret_keys=KEYS, interval=3600
+    )
 
     assert reader.replay_pending() is False
 
     assert fake.counted == {"a", "b"}
     (failed,) = spool_files(tmp_path)
     assert failed.name == f"failed-{os.getpid()}.jsonl"
-    assert failed.read_bytes() == b'{"click_id":"poison"}\n'
+    assert failed.read_bytes() == signed({"click_id": "poison"})
 
 
 def test_store_directories_keep_deployments_apart(tmp_path: Path) -> None:

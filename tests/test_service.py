@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -192,12 +193,16 @@ def test_serve_starts_gunicorn_with_the_settings(
     assert options["workers"] == 1
 
 
-def test_the_embedded_store_runs_one_worker_and_redis_several() -> None:
+def test_the_embedded_store_runs_one_worker_and_redis_several(tmp_path: Path) -> None:
     embedded = Settings.from_env({})
     assert redirector.cli.gunicorn_options(embedded, "127.0.0.1", 8000)["workers"] == 1
 
     on_redis = Settings.from_env(
-        {"REDIS_URL": "redis://127.0.0.1:6379/0", "REDIRECTOR_SECRET_KEYS": SECRET_KEYS}
+        {
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "REDIRECTOR_SECRET_KEYS": SECRET_KEYS,
+            "REDIRECTOR_SPOOL_DIR": str(tmp_path / "spool"),
+        }
     )
     assert redirector.cli.gunicorn_options(on_redis, "127.0.0.1", 8000)["workers"] >= 2
     chosen = on_redis.with_overrides(workers=3)
