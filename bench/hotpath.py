@@ -34,7 +34,7 @@ from typing import Any
 import redis
 
 from bench.baselines import flask_app, wsgi_app
-from bench.redirect import ADMIN, KEYS, USER_AGENT, in_process, make_links
+from bench.redirect import ADMIN, KEYS, USER_AGENT, in_process, make_links, private_spool
 from tests.servers import redis_server
 
 
@@ -81,7 +81,12 @@ def main() -> None:
 
     n = args.requests
     with redis_server() as url:
-        env = {"REDIS_URL": url, "REDIRECTOR_ADMIN_TOKEN": ADMIN, "REDIRECTOR_SECRET_KEYS": KEYS}
+        env = {
+            "REDIS_URL": url,
+            "REDIRECTOR_ADMIN_TOKEN": ADMIN,
+            "REDIRECTOR_SECRET_KEYS": KEYS,
+            "REDIRECTOR_SPOOL_DIR": private_spool(),
+        }
         app = create_app(Settings.from_env(env))
         (link,) = make_links(in_process(app))
         token = link["token"]

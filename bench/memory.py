@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from bench.redirect import ADMIN, KEYS, in_process, make_links
+from bench.redirect import ADMIN, KEYS, in_process, make_links, private_spool
 from redirector import clicks, create_app, keys
 from redirector.config import Settings
 from redirector.devices import DEVICE_ID_LENGTH, IpHasher
@@ -47,7 +47,7 @@ def main() -> None:
         store = redis.Redis.from_url(url, decode_responses=True)
         settings = Settings.from_env(
             {"REDIS_URL": url, "REDIRECTOR_ADMIN_TOKEN": ADMIN,
-             "REDIRECTOR_SECRET_KEYS": KEYS}
+             "REDIRECTOR_SECRET_KEYS": KEYS, "REDIRECTOR_SPOOL_DIR": private_spool()}
         )  # fmt: skip
         app = create_app(settings, store=store)
         link_ids = [link["id"] for link in make_links(in_process(app), args.links)]

@@ -36,6 +36,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -71,6 +72,12 @@ class Load:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+
+def private_spool() -> str:
+    """A spool directory of the benchmark's own: with Redis the service refuses one
+    that is not private to its user (the shared default may belong to another)."""
+    return tempfile.mkdtemp(prefix="redirector-bench-spool-")
 
 
 def gunicorn_args(settings: Settings, port: int) -> list[str]:
@@ -207,6 +214,7 @@ def main() -> None:
             "REDIS_URL": redis_url,
             "REDIRECTOR_ADMIN_TOKEN": ADMIN,
             "REDIRECTOR_SECRET_KEYS": KEYS,
+            "REDIRECTOR_SPOOL_DIR": private_spool(),
         }
         settings = Settings.from_env(env)
         urls = {}

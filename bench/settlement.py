@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
+from bench.redirect import private_spool
 from redirector import clicks, create_app
 from redirector.clock import MockClock, ms_from_datetime
 from redirector.config import Settings
@@ -45,6 +46,7 @@ def build(url: str) -> tuple:
             "REDIRECTOR_ADMIN_TOKEN": ADMIN,
             "REDIRECTOR_SECRET_KEYS": "bench-signing-key-0123456789abcdef",
             "REDIRECTOR_CLOCK": "mock",
+            "REDIRECTOR_SPOOL_DIR": private_spool(),
         }
     )
     app = create_app(settings, store=store)

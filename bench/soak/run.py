@@ -13,6 +13,7 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+from bench.redirect import private_spool
 from tests.servers import redis_server
 
 from .callbacks import callback_thread
@@ -102,6 +103,7 @@ def main(description: str = "") -> None:
             "REDIRECTOR_ADMIN_TOKEN": ADMIN,
             "REDIRECTOR_SECRET_KEYS": KEYS,
             "REDIRECTOR_LOG_LEVEL": "warning",
+            "REDIRECTOR_SPOOL_DIR": private_spool(),
         }
         log_dir = tempfile.mkdtemp(prefix="redirector-soak-")
         log_path = Path(log_dir) / "service.log"
