@@ -814,6 +814,55 @@ def test_plan_a_cancel_takes_back_everything_the_order_added() -> None:
     assert p.product == {"orders": -1, "gmv": -12830}
 
 
+def held(status: str, credit: Credit | None = CREDIT) -> Order:
+    return replace(an_order(status, credit=credit), review=orders.HELD, review_reason="burst")
+
+
+def test_plan_only_a_held_order_is_reviewed_and_a_refusal_names_why() -> None:
+    with pytest.raises(Conflict) as caught:
+        plan(None, an_event("reject"))
+    assert caught.value.message == "order cannot go from none to reject"
+    assert caught.value.details == {"current_status": "none", "requested_status": "reject"}
+    with pytest.raises(Conflict) as caught:
+        plan(an_order("paid"), an_event("release"))
+    assert caught.value.message == "order cannot be released: it is not held"
+    assert caught.value.details == {"review": None, "requested_action": "release"}
+    released = replace(an_order("paid"), review=orders.RELEASED)
+    with pytest.raises(Conflict) as caught:
+        plan(released, an_event("reject"))
+    assert caught.value.message == "order cannot be rejected: it is released"
+    assert caught.value.details == {"review": "released", "requested_action": "reject"}
+
+
+def test_plan_a_release_keeps_status_and_commission_and_settles_a_confirmed_order() -> None:
+    reviewed = {"review": orders.RELEASED, "reviewed_at": T0_MS + 60_000}
+    paid = plan(held("paid"), an_event("release"))
+    assert paid == orders.Plan(True, "paid", 1925, reviewed)
+    confirmed = plan(held("confirmed"), an_event("release"))
+    assert (confirmed.applied, confirmed.status, confirmed.commission) == (True, "confirmed", 1925)
+    assert confirmed.fields == {**reviewed, "settled_period": confirmed.settlement[0].period}
+    assert [(m.orders, m.gmv, m.commission) for m in confirmed.settlement] == [(1, 12830, 1925)]
+
+
+def test_plan_a_reject_earns_nothing_and_takes_back_the_figures_once() -> None:
+    reviewed = {"review": orders.REJECTED, "reviewed_at": T0_MS + 60_000, "commission": 0}
+    taken_back = (
+        {"orders": -1, "gmv": -12830, "commission": -1925},
+        {"orders": -1, "gmv": -12830},
+    )
+    assert plan(held("paid"), an_event("reject")) == orders.Plan(
+        True, "paid", 0, reviewed, *taken_back
+    )
+    # A cancellation took the figures back already: only the review and commission move.
+    assert plan(held("cancelled"), an_event("reject")) == orders.Plan(
+        True, "cancelled", 0, reviewed
+    )
+    # Without a credit there is nothing to take back or zero: only the review moves.
+    assert plan(held("paid", credit=None), an_event("reject")) == orders.Plan(
+        True, "paid", 0, {"review": orders.REJECTED, "reviewed_at": T0_MS + 60_000}
+    )
+
+
 @given(
     amount=st.integers(1, 10**9),
     rate=st.integers(0, 10_000),
