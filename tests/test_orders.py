@@ -814,6 +814,56 @@ def test_plan_a_cancel_takes_back_everything_the_order_added() -> None:
     assert p.product == {"orders": -1, "gmv": -12830}
 
 
+def test_plan_a_paid_order_is_born_with_its_fields_and_its_link_and_product_figures() -> None:
+    p = plan(None, an_event("paid"), CREDIT)
+    assert p.fields == {
+        "paid_at": T0_MS + 60_000,
+        "status": "paid",
+        "order_id": "o-1",
+        "amount": 12830,
+        "refunded_amount": 0,
+        "currency": "CNY",
+        "created_at": T0_MS + 60_000,
+        **CREDIT.to_hash(),
+        "commission": 1925,
+    }
+    assert p.product == {"orders": 1, "gmv": 12830}
+
+
+def test_plan_a_confirmation_keeps_the_commission_and_settles_unless_held() -> None:
+    settles = plan(an_order("paid"), an_event("confirmed"))
+    assert (settles.applied, settles.status, settles.commission) == (True, "confirmed", 1925)
+    assert settles.fields["settled_period"] == "2026-11" and len(settles.settlement) == 1
+    waits = plan(replace(an_order("paid"), review=orders.HELD), an_event("confirmed"))
+    assert waits == orders.Plan(
+        True, "confirmed", 1925, {"confirmed_at": T0_MS + 60_000, "status": "confirmed"}
+    )
+
+
+def test_plan_a_refund_takes_the_refunded_gmv_back_from_the_product_too() -> None:
+    p = plan(an_order("confirmed"), an_event("refunded", refunded=30))
+    assert p.product == {"gmv": -30}
+
+
+def test_plan_a_late_refund_of_a_closed_period_lands_by_its_local_month() -> None:
+    october = replace(an_order("confirmed"), settled_period="2026-10")
+    dec_start = ms_from_datetime(datetime(2026, 12, 1, tzinfo=SHANGHAI))  # November in UTC
+    event = replace(an_event("refunded", refunded=30), occurred_ms=dec_start)
+    p = orders.plan(october, event, credit=None, programs=PROGRAMS, tz=SHANGHAI, closed={"2026-10"})
+    assert [(m.period, m.adjustment) for m in p.settlement] == [("2026-12", True)]
+
+
+def test_plan_an_event_dated_before_the_last_one_names_occurred_at() -> None:
+    with pytest.raises(InvalidField) as caught:
+        plan(an_order("paid"), an_event("confirmed", at=-61_000))
+    assert caught.value.details["fields"] == [
+        {
+            "field": "occurred_at",
+            "message": "is before the order's previous event: events must move forward",
+        }
+    ]
+
+
 def held(status: str, credit: Credit | None = CREDIT) -> Order:
     return replace(an_order(status, credit=credit), review=orders.HELD, review_reason="burst")
 
