@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from redirector import clicks
-from redirector.attribution import DAY_MS, Attribution, Candidate, choose, eligible
+from redirector.attribution import DAY_MS, Attribution, Candidate, attribute, choose, eligible
 from redirector.clicks import Click
 from redirector.clock import MockClock
 from redirector.extension import context_of
@@ -318,6 +318,29 @@ def test_a_forged_device_id_is_not_credited(
     assert money(stats(api, link)) == (0, 0, 0)
     # The cookie as the service set it does carry the device.
     assert shop.ok("o-real", "paid", 12800, device_id=browser.device_id)["attributed"]
+
+
+def test_a_click_on_a_link_whose_channel_has_no_program_is_not_credited(
+    app: Any, api: Any, world: dict, clock: MockClock
+) -> None:
+    link = api.link(world["alice"], "tea")
+    click_id = Browser(app).click(link)
+    services = context_of(app)
+
+    def credit(programs: Any) -> Attribution | None:
+        return attribute(
+            services.store,
+            storefront_id="taobao",
+            order_ms=clock.now_ms(),
+            click_id=click_id,
+            device=None,
+            programs=programs,
+            verify_device=services.devices.verify,
+        )
+
+    # No program for the link's channel: no window, so the click counts for nothing.
+    assert credit({}) is None
+    assert credit(services.settings.programs) == Attribution(click_id, link["id"], "click_id")
 
 
 def test_the_commission_rate_is_the_one_in_force_at_paid(

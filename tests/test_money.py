@@ -292,6 +292,11 @@ def test_allocate_ad_rebate(platforms: list[int], ad_spend: int, expected: list[
     assert allocate_ad_rebate(platforms, ad_spend) == expected
 
 
+def test_allocate_ad_rebate_a_one_fen_platform_takes_its_fen() -> None:
+    # The smallest positive platform part is still a line the spend is taken from.
+    assert allocate_ad_rebate([1, 5], 3) == [1, 2]
+
+
 def test_allocate_ad_rebate_accepts_tuple_and_rejects_negative_spend() -> None:
     assert allocate_ad_rebate((5, 5), 7) == [5, 2]
     with pytest.raises(ValueError, match="ad_spend"):

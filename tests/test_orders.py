@@ -814,6 +814,105 @@ def test_plan_a_cancel_takes_back_everything_the_order_added() -> None:
     assert p.product == {"orders": -1, "gmv": -12830}
 
 
+def test_plan_a_paid_order_is_born_with_its_fields_and_its_link_and_product_figures() -> None:
+    p = plan(None, an_event("paid"), CREDIT)
+    assert p.fields == {
+        "paid_at": T0_MS + 60_000,
+        "status": "paid",
+        "order_id": "o-1",
+        "amount": 12830,
+        "refunded_amount": 0,
+        "currency": "CNY",
+        "created_at": T0_MS + 60_000,
+        **CREDIT.to_hash(),
+        "commission": 1925,
+    }
+    assert p.product == {"orders": 1, "gmv": 12830}
+
+
+def test_plan_a_confirmation_keeps_the_commission_and_settles_unless_held() -> None:
+    settles = plan(an_order("paid"), an_event("confirmed"))
+    assert (settles.applied, settles.status, settles.commission) == (True, "confirmed", 1925)
+    assert settles.fields["settled_period"] == "2026-11" and len(settles.settlement) == 1
+    waits = plan(replace(an_order("paid"), review=orders.HELD), an_event("confirmed"))
+    assert waits == orders.Plan(
+        True, "confirmed", 1925, {"confirmed_at": T0_MS + 60_000, "status": "confirmed"}
+    )
+
+
+def test_plan_a_refund_takes_the_refunded_gmv_back_from_the_product_too() -> None:
+    p = plan(an_order("confirmed"), an_event("refunded", refunded=30))
+    assert p.product == {"gmv": -30}
+
+
+def test_plan_a_late_refund_of_a_closed_period_lands_by_its_local_month() -> None:
+    october = replace(an_order("confirmed"), settled_period="2026-10")
+    dec_start = ms_from_datetime(datetime(2026, 12, 1, tzinfo=SHANGHAI))  # November in UTC
+    event = replace(an_event("refunded", refunded=30), occurred_ms=dec_start)
+    p = orders.plan(october, event, credit=None, programs=PROGRAMS, tz=SHANGHAI, closed={"2026-10"})
+    assert [(m.period, m.adjustment) for m in p.settlement] == [("2026-12", True)]
+
+
+def test_plan_an_event_dated_before_the_last_one_names_occurred_at() -> None:
+    with pytest.raises(InvalidField) as caught:
+        plan(an_order("paid"), an_event("confirmed", at=-61_000))
+    assert caught.value.details["fields"] == [
+        {
+            "field": "occurred_at",
+            "message": "is before the order's previous event: events must move forward",
+        }
+    ]
+
+
+def held(status: str, credit: Credit | None = CREDIT) -> Order:
+    return replace(an_order(status, credit=credit), review=orders.HELD, review_reason="burst")
+
+
+def test_plan_only_a_held_order_is_reviewed_and_a_refusal_names_why() -> None:
+    with pytest.raises(Conflict) as caught:
+        plan(None, an_event("reject"))
+    assert caught.value.message == "order cannot go from none to reject"
+    assert caught.value.details == {"current_status": "none", "requested_status": "reject"}
+    with pytest.raises(Conflict) as caught:
+        plan(an_order("paid"), an_event("release"))
+    assert caught.value.message == "order cannot be released: it is not held"
+    assert caught.value.details == {"review": None, "requested_action": "release"}
+    released = replace(an_order("paid"), review=orders.RELEASED)
+    with pytest.raises(Conflict) as caught:
+        plan(released, an_event("reject"))
+    assert caught.value.message == "order cannot be rejected: it is released"
+    assert caught.value.details == {"review": "released", "requested_action": "reject"}
+
+
+def test_plan_a_release_keeps_status_and_commission_and_settles_a_confirmed_order() -> None:
+    reviewed = {"review": orders.RELEASED, "reviewed_at": T0_MS + 60_000}
+    paid = plan(held("paid"), an_event("release"))
+    assert paid == orders.Plan(True, "paid", 1925, reviewed)
+    confirmed = plan(held("confirmed"), an_event("release"))
+    assert (confirmed.applied, confirmed.status, confirmed.commission) == (True, "confirmed", 1925)
+    assert confirmed.fields == {**reviewed, "settled_period": confirmed.settlement[0].period}
+    assert [(m.orders, m.gmv, m.commission) for m in confirmed.settlement] == [(1, 12830, 1925)]
+
+
+def test_plan_a_reject_earns_nothing_and_takes_back_the_figures_once() -> None:
+    reviewed = {"review": orders.REJECTED, "reviewed_at": T0_MS + 60_000, "commission": 0}
+    taken_back = (
+        {"orders": -1, "gmv": -12830, "commission": -1925},
+        {"orders": -1, "gmv": -12830},
+    )
+    assert plan(held("paid"), an_event("reject")) == orders.Plan(
+        True, "paid", 0, reviewed, *taken_back
+    )
+    # A cancellation took the figures back already: only the review and commission move.
+    assert plan(held("cancelled"), an_event("reject")) == orders.Plan(
+        True, "cancelled", 0, reviewed
+    )
+    # Without a credit there is nothing to take back or zero: only the review moves.
+    assert plan(held("paid", credit=None), an_event("reject")) == orders.Plan(
+        True, "paid", 0, {"review": orders.REJECTED, "reviewed_at": T0_MS + 60_000}
+    )
+
+
 @given(
     amount=st.integers(1, 10**9),
     rate=st.integers(0, 10_000),

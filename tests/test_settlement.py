@@ -1192,3 +1192,16 @@ def test_where_an_order_settles_and_a_refund_lands_worked_by_hand() -> None:
     )
     # ...nor before the order's own: a refund dated October lands after November.
     assert lands(ms(2026, 10, 15), nov, TZ, {NOV}) == period_placement.Landing(dec, adjustment=True)
+
+
+def test_a_late_refund_lands_by_its_month_in_the_configured_time_zone() -> None:
+    lands = period_placement.refund_landing
+    october = Period(2026, 10)
+    dec_start = ms_from_datetime(DEC_START)  # 2026-11-30T16:00Z: still November in UTC
+    # October is closed, November and December open: the refund's own local month decides.
+    assert lands(dec_start, october, TZ, {"2026-10"}) == period_placement.Landing(
+        Period(2026, 12), adjustment=True
+    )
+    assert lands(dec_start - 1, october, TZ, {"2026-10"}) == period_placement.Landing(
+        Period(2026, 11), adjustment=True
+    )
