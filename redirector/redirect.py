@@ -19,9 +19,11 @@ Rules (docs/domain.md, Redirect):
   when the product has one, anything else to the web URL;
 - the click id is appended in the storefront's parameter after the URL's own
   query, which is kept byte for byte (``with_click_id``);
-- bots (crawler and link-preview agents, prefetches, HEAD) are redirected too,
-  but flagged and counted apart;
-- the device cookie ``rd_did`` is set when absent or not issued by us.
+- bots (crawler and link-preview agents, HEAD, prefetches and previews, and
+  requests a page makes: ``Sec-Fetch-Dest`` other than ``document``, see
+  ``bots.fetch_bot``) are redirected too, but flagged and counted apart;
+- the device cookie ``rd_did`` is set, on a human click only, when absent or
+  not issued by us.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ from . import bots, clicks, metrics
 from .clicks import DAY_MS, ClickFacts, ClickOutcome
 from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
 from .context import Context
-from .devices import IpHasher, cookie_value
+from .devices import DEVICE_ID_LENGTH, IpHasher, cookie_value
 from .errors import StoreUnavailable
+from .ids import random_id
 from .links import local_date
 from .outage import Outage
 from .proxies import ClientIp
@@ -179,20 +182,23 @@ class Redirector:
             return None
         # Capped: the memo is keyed by the header, which a client could make huge.
         agent = bots.classify_user_agent((environ.get("HTTP_USER_AGENT") or "")[:1024])
-        bot = (
-            agent.bot is not None
-            or head
-            or bots.is_prefetch(environ.get("HTTP_PURPOSE"), environ.get("HTTP_SEC_PURPOSE"))
-        )
-        # A browser's HEAD or prefetch is recorded as a bot of its own kind.
-        user_agent = (
-            agent.label if agent.bot or not bot else "bot/" + ("head" if head else "prefetch")
-        )
+        if agent.bot is not None:
+            bot, user_agent = True, agent.label
+        else:
+            # A browser's HEAD, prefetch, preview or fetch for a page (an <img>,
+            # a frame) is recorded as a bot of its own kind.
+            fetched = "bot/head" if head else bots.fetch_bot(environ)
+            bot, user_agent = fetched is not None, fetched or agent.label
         cookie = cookie_value(environ)
         device = self.devices.verify(cookie) if cookie else None
         new_cookie = None
         if device is None:
-            device, new_cookie = self.devices.issue()
+            if bot:
+                # Never a cookie to a bot: one set by an <img> fetch would be
+                # cookie stuffing. Its click is recorded under a throwaway id.
+                device = random_id(DEVICE_ID_LENGTH)
+            else:
+                device, new_cookie = self.devices.issue()
         return Visit(link_id, head, agent.mobile, bot, user_agent, device, new_cookie)
 
     def click(self, environ: dict[str, Any], visit: Visit, now_ms: int) -> ClickFacts:

@@ -423,6 +423,39 @@ def test_is_prefetch(purpose: str | None, sec_purpose: str | None, expected: boo
     assert is_prefetch(purpose, sec_purpose) is expected
 
 
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        # Navigations: a person asked for the page (or the headers cannot say).
+        ({}, None),
+        ({"HTTP_SEC_FETCH_DEST": "document"}, None),
+        ({"HTTP_SEC_FETCH_DEST": ""}, None),
+        ({"HTTP_SEC_FETCH_DEST": "document", "HTTP_PURPOSE": "preview"}, None),
+        ({"HTTP_X_MOZ": "prefetcher"}, None),
+        ({"HTTP_X_PURPOSE": "instant"}, None),
+        # Requests a page makes.
+        ({"HTTP_SEC_FETCH_DEST": "image"}, "bot/image"),
+        ({"HTTP_SEC_FETCH_DEST": "script"}, "bot/script"),
+        ({"HTTP_SEC_FETCH_DEST": "iframe"}, "bot/iframe"),
+        ({"HTTP_SEC_FETCH_DEST": "frame"}, "bot/frame"),
+        ({"HTTP_SEC_FETCH_DEST": "worker"}, "bot/worker"),
+        ({"HTTP_SEC_FETCH_DEST": "empty"}, "bot/fetch"),
+        ({"HTTP_SEC_FETCH_DEST": "Document"}, "bot/subresource"),
+        ({"HTTP_SEC_FETCH_DEST": "a|b"}, "bot/subresource"),  # never copied into a record
+        # Prefetches and previews, navigations or not.
+        ({"HTTP_SEC_FETCH_DEST": "document", "HTTP_SEC_PURPOSE": "prefetch"}, "bot/prefetch"),
+        ({"HTTP_PURPOSE": "prefetch"}, "bot/prefetch"),
+        ({"HTTP_X_MOZ": "prefetch"}, "bot/prefetch"),
+        ({"HTTP_X_MOZ": " Prefetch "}, "bot/prefetch"),
+        ({"HTTP_X_PURPOSE": "preview"}, "bot/preview"),
+        ({"HTTP_X_PURPOSE": "Preview"}, "bot/preview"),
+        ({"HTTP_SEC_FETCH_DEST": "document", "HTTP_X_PURPOSE": "preview"}, "bot/preview"),
+    ],
+)
+def test_fetch_bot(headers: dict[str, str], expected: str | None) -> None:
+    assert bots.fetch_bot(headers) == expected
+
+
 def test_crawler_patterns_compiled() -> None:
     listed = [entry["pattern"] for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA]
     excepted = sum(1 for p in listed if p in bots._CRAWLER_PATTERN_EXCEPTIONS)

@@ -645,6 +645,101 @@ def test_head_has_an_empty_body_whatever_the_answer(
     assert gone.data == b""
 
 
+# Requests a page makes, and previews (issue 14, item 7): an <img src=/r/...> on
+# any page was a human, unique click that planted the device cookie.
+PAGE_FETCHES = [
+    pytest.param({"Sec-Fetch-Dest": "image"}, "bot/image", id="sec-fetch-dest-image"),
+    pytest.param({"Sec-Fetch-Dest": "script"}, "bot/script", id="sec-fetch-dest-script"),
+    pytest.param({"Sec-Fetch-Dest": "iframe"}, "bot/iframe", id="sec-fetch-dest-iframe"),
+    pytest.param({"Sec-Fetch-Dest": "frame"}, "bot/frame", id="sec-fetch-dest-frame"),
+    pytest.param({"Sec-Fetch-Dest": "style"}, "bot/style", id="sec-fetch-dest-style"),
+    pytest.param({"Sec-Fetch-Dest": "empty"}, "bot/fetch", id="sec-fetch-dest-empty"),
+    pytest.param({"Sec-Fetch-Dest": "x-new"}, "bot/subresource", id="sec-fetch-dest-unknown"),
+    pytest.param({"X-Moz": "prefetch"}, "bot/prefetch", id="x-moz-prefetch"),
+    pytest.param({"X-Purpose": "preview"}, "bot/preview", id="x-purpose-preview"),
+]
+NAVIGATION = {
+    "Sec-Fetch-Dest": "document",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Site": "cross-site",
+    "Sec-Fetch-User": "?1",
+}
+
+
+@pytest.mark.parametrize(("headers", "label"), PAGE_FETCHES)
+def test_a_request_a_page_makes_is_a_bot_click_without_a_cookie(
+    client: Any,
+    store: Any,
+    api: Api,
+    shop: Any,
+    tea: dict[str, Any],
+    headers: dict[str, str],
+    label: str,
+) -> None:
+    response = click(client, tea["token"], IPHONE_SAFARI, headers=headers)
+
+    # Redirected as bots are: to the web URL, even for a phone.
+    assert response.headers["Location"].startswith(TEA_WEB + "&rd_click=")
+    assert set_cookie_header(response) is None  # nothing planted
+    record = clicks.get_click(store, click_id_in(response))
+    assert (record.bot, record.unique, record.user_agent) == (True, False, label)
+    stats = admin_link(api, tea["id"])["stats"]
+    assert (stats["clicks"], stats["unique_clicks"], stats["bot_clicks"]) == (0, 0, 1)
+    assert device_index(store, record) == []
+    answer = shop.ok("o-1", "paid", 12800, click_id=record.id)
+    assert answer["attributed"] is None and answer["commission"] == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(NAVIGATION, id="sec-fetch-dest-document"),
+        pytest.param({}, id="no-fetch-metadata"),
+        pytest.param({"Sec-Fetch-Dest": ""}, id="sec-fetch-dest-blank"),
+    ],
+)
+def test_a_navigation_stays_a_human_click(
+    client: Any,
+    store: Any,
+    api: Api,
+    shop: Any,
+    tea: dict[str, Any],
+    headers: dict[str, str],
+) -> None:
+    response = click(client, tea["token"], IPHONE_SAFARI, headers=headers)
+
+    assert response.headers["Location"].startswith(TEA_APP + "&rd_click=")
+    assert set_cookie_header(response) is not None
+    record = clicks.get_click(store, click_id_in(response))
+    assert (record.bot, record.unique, record.user_agent) == (False, True, "ios")
+    stats = admin_link(api, tea["id"])["stats"]
+    assert (stats["clicks"], stats["unique_clicks"], stats["bot_clicks"]) == (1, 1, 0)
+    answer = shop.ok("o-1", "paid", 12800, click_id=record.id)
+    assert answer["attributed"]["click_id"] == record.id
+
+
+@pytest.mark.parametrize(
+    ("ua", "headers", "method"),
+    [
+        pytest.param(GOOGLEBOT, {}, "GET", id="googlebot"),
+        pytest.param(SLACKBOT, {}, "GET", id="slackbot"),
+        pytest.param(DESKTOP_CHROME, {}, "HEAD", id="head"),
+        pytest.param(DESKTOP_CHROME, {"Sec-Purpose": "prefetch"}, "GET", id="sec-purpose"),
+        pytest.param(DESKTOP_CHROME, {"Sec-Fetch-Dest": "image"}, "GET", id="image"),
+    ],
+)
+def test_no_bot_click_plants_the_device_cookie(
+    client: Any, store: Any, tea: dict[str, Any], ua: str, headers: dict[str, str], method: str
+) -> None:
+    response = click(client, tea["token"], ua, headers=headers, method=method)
+
+    assert response.status_code == 302
+    assert set_cookie_header(response) is None
+    assert clicks.get_click(store, click_id_in(response)).bot is True
+    # The next human click is the device's first, so it gets one.
+    assert set_cookie_header(click(client, tea["token"], headers=NAVIGATION)) is not None
+
+
 # -- 7. tokens that do not verify -------------------------------------------------------
 
 
