@@ -47,6 +47,8 @@ def build(url: str) -> tuple:
             "REDIRECTOR_SECRET_KEYS": "bench-signing-key-0123456789abcdef",
             "REDIRECTOR_CLOCK": "mock",
             "REDIRECTOR_SPOOL_DIR": private_spool(),
+            # The world makes its links in a burst: past the default creation limit.
+            "REDIRECTOR_LINK_CREATION_LIMIT": "1000000/minute",
         }
     )
     app = create_app(settings, store=store)
