@@ -28,20 +28,8 @@ then for ``--minutes`` runs at once:
   never below the 302s answered before the read nor above those sent.
 
 Then new clicks and orders stop, the orders in flight finish their lifecycle
-(bounded by ``--drain-seconds``), and the soak checks:
-
-1. clicks: per link, ``clicks`` = human 302s, ``bot_clicks`` = bot 302s,
-   ``unique_clicks`` = devices seen; click ids unique and a sample (and every
-   click an order names) resolves in Redis to the right link, device and bot
-   flag; ``/metrics`` counted the same redirects;
-2. events: every order's status, refunded amount, commission and attribution
-   equal the ledger's; its history lists exactly the accepted webhook-ids, in
-   order, once each, ``applied`` where the ledger says it changed the order;
-   link stats ``orders``/``gmv``/``commission`` equal the ledger's sums;
-3. statements: ``redirector reconcile`` passes for every period touched, and
-   each statement equals one recomputed from the ledger (lines, creators, the
-   three-way split, ad spend and rebate, totals);
-4. the service log holds no error.
+(bounded by ``--drain-seconds``), and the soak reconciles what it sent with
+what the service kept: the checks are listed in ``verify``.
 
 Clock: the real one. A soak is about time passing under load (keep-alive
 timeouts, the 300 s webhook-timestamp tolerance, events dated as they happen);
