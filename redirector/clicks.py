@@ -61,6 +61,7 @@ __all__ = [
     "ClickPolicy",
     "RecordBuckets",
     "click_commands",
+    "clicks_of_day",
     "device_click_ids",
     "device_entry",
     "get_click",
@@ -478,6 +479,37 @@ def _click(click_id: str, name: ClickName, raw: str | None, spilled: str | None)
         referrer=rest[0] if rest else spilled or "",
         suspicious=flag[1:2] == "s",
     )
+
+
+def clicks_of_day(r: StoreClient, link_id: str, day: int, page: int = 32) -> list[Click]:
+    """Every recorded click of a link on one UTC day, oldest first, its buckets
+    read ``page`` at a time. The day's first bucket names the last one (``#``);
+    the buckets after it are read on until one is empty, in case one was begun
+    since (a bucket is never begun past an empty one)."""
+    last = int(r.hget(keys.link_clicks(link_id, day, 0), "#") or 0)
+    out: list[Click] = []
+    start = 0
+    while True:
+        pipe = r.pipeline(transaction=False)
+        for bucket in range(start, start + page):
+            pipe.hgetall(keys.link_clicks(link_id, day, bucket))
+        for bucket, fields in enumerate(pipe.execute(), start):
+            if not fields and bucket > last:
+                return sorted(out, key=lambda click: (click.at_ms, click.id))
+            out += _records(link_id, day, bucket, fields)
+        start += page
+
+
+def _records(link_id: str, day: int, bucket: int, fields: dict[str, str]) -> list[Click]:
+    name = ClickName(link_id, day, bucket, "")
+    found = []
+    for random, raw in fields.items():
+        if random.isalnum():  # not "#" (the last bucket) nor "<random>+" (a long referrer)
+            click_id = f"{link_id}.{day}.{bucket}.{random}"
+            click = _click(click_id, name._replace(random=random), raw, fields.get(random + "+"))
+            if click is not None:
+                found.append(click)
+    return found
 
 
 def device_click_ids(r: StoreClient, device: str, since_ms: int, until_ms: int) -> list[str]:

@@ -55,6 +55,13 @@ def creator_links(creator_id: str) -> str:
     return f"{REGISTRY}:creator:{creator_id}:links"
 
 
+def creator_sub_links(creator_id: str, name: str, value: str) -> str:
+    """Sorted set of the creator's link ids made with sub-id ``name`` (``sub1``…)
+    set to ``value``, scored by creation time (ms): the index ``?sub1=`` reads.
+    A sub-id value holds no ":" (``links.SUB_ID``), so it cannot spell another key."""
+    return f"{REGISTRY}:creator:{creator_id}:sub:{name}:{value}"
+
+
 def links_made(creator_id: str, window_seconds: int, window: int) -> str:
     """How many links the creator made in one window of a rate (``quota``): the
     ``window``-th stretch of ``window_seconds`` since the epoch. Expires with it."""

@@ -13,14 +13,18 @@ Rules kept here (``make_link``, ``known_link_id``):
 - a link id is ``LINK_ID_LENGTH`` letters or digits; a malformed id names no
   link, and is answered as an unknown one (not found, not invalid);
 - a post id and a placement, when given, follow ``POST_ID`` and ``Placement``;
+- sub-ids (``sub1``, ``sub2``, ``sub3``: the creator's own labels, a campaign,
+  an audience, a variant) each follow ``SUB_ID``; no other name is one. They
+  are fixed when the link is made, and stay on the link only: the redirect
+  never sends them to the storefront (the click id already names the link);
 - a creator makes links within ``REDIRECTOR_LINK_CREATION_LIMIT`` (``quota``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any, Literal, get_args
@@ -38,6 +42,11 @@ LINK_ID = re.compile(rf"^[A-Za-z0-9]{{{LINK_ID_LENGTH}}}$")
 POST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 Placement = Literal["video", "article", "image", "live"]
 PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
+# No ":" (it separates key segments) and nothing a URL, a CSV cell or a page
+# would need to escape.
+SUB_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+SubIdName = Literal["sub1", "sub2", "sub3"]
+SUB_ID_NAMES: tuple[SubIdName, ...] = get_args(SubIdName)
 STAT_FIELDS = (
     "clicks",
     "unique_clicks",
@@ -81,6 +90,7 @@ class NewLink:
     channel: str
     post_id: str | None = None
     placement: Placement | None = None
+    sub_ids: Mapping[str, str] = field(default_factory=dict)  # ``SUB_ID_NAMES`` -> value
 
 
 def make_link(
@@ -100,6 +110,7 @@ def make_link(
     check_channel(new.channel, channels)
     check_post_id(new.post_id)
     check_placement(new.placement)
+    check_sub_ids(new.sub_ids)
     check_product(r, new.product_id)
     quota.spend(r, maker, limit, now_ms)  # last: a link refused for a rule is not counted
     return create_link(
@@ -110,6 +121,7 @@ def make_link(
         post_id=new.post_id,
         placement=new.placement,
         now_ms=now_ms,
+        sub_ids=new.sub_ids,
     )
 
 
@@ -130,8 +142,10 @@ def create_link(
     post_id: str | None,
     placement: str | None,
     now_ms: int,
+    sub_ids: Mapping[str, str] | None = None,
 ) -> str:
     """Make a link and answer its id. The product must exist and be active."""
+    sub_ids = sub_ids or {}
     check_product(r, product_id)
     link_id = random_id(LINK_ID_LENGTH)
     # Join the product's link set before copying its destination: a product
@@ -148,12 +162,15 @@ def create_link(
             "placement": placement or "",
             "created_at": now_ms,
             "active": "1",
+            **sub_ids,
         },
     )
     registry.write_destination(r, link_id, rev, destination)
     pipe = r.pipeline(transaction=False)
     pipe.zadd(keys.creator_links(creator_id), {link_id: now_ms})
     pipe.zadd(keys.links(), {link_id: now_ms})
+    for name, value in sub_ids.items():
+        pipe.zadd(keys.creator_sub_links(creator_id, name, value), {link_id: now_ms})
     pipe.execute()
     return link_id
 
@@ -175,6 +192,7 @@ def _link_json(
         "channel": data["channel"],
         "post_id": data["post_id"] or None,
         "placement": data["placement"] or None,
+        "sub_ids": {name: data.get(name) for name in SUB_ID_NAMES},
         "created_at": int(data["created_at"]),
         "active": data["active"] == "1",
         "product_active": data["product_active"] == "1",
@@ -198,11 +216,20 @@ def get_link(r: StoreClient, link_id: str, *, creator_id: str | None = None) -> 
 
 
 def list_links(
-    r: StoreClient, *, creator_id: str | None = None, offset: int = 0, limit: int = 100
+    r: StoreClient,
+    *,
+    creator_id: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    sub_ids: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first."""
-    index = keys.creator_links(creator_id) if creator_id else keys.links()
-    link_ids = r.zrevrange(index, offset, offset + limit - 1)
+    """Newest first; with ``sub_ids``, only the links made with each of those
+    values (one creator's: see ``matching_sub_ids``)."""
+    if sub_ids:
+        link_ids = matching_sub_ids(r, creator_id, sub_ids)[offset : offset + limit]
+    else:
+        index = keys.creator_links(creator_id) if creator_id else keys.links()
+        link_ids = r.zrevrange(index, offset, offset + limit - 1)
     pipe = r.pipeline(transaction=False)
     for link_id in link_ids:
         pipe.hgetall(keys.link(link_id))
@@ -216,12 +243,15 @@ def list_links(
 
 
 def every_link(
-    r: StoreClient, creator_id: str | None = None, page: int = 1000
+    r: StoreClient,
+    creator_id: str | None = None,
+    page: int = 1000,
+    sub_ids: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Every link (of one creator, or all), newest first, read ``page`` at a time."""
     out: list[dict[str, Any]] = []
     while True:
-        batch = list_links(r, creator_id=creator_id, offset=len(out), limit=page)
+        batch = list_links(r, creator_id=creator_id, offset=len(out), limit=page, sub_ids=sub_ids)
         out.extend(batch)
         if len(batch) < page:
             return out
@@ -273,6 +303,71 @@ def check_post_id(post_id: str | None) -> None:
 def check_placement(placement: str | None) -> None:
     if placement is not None and placement not in PLACEMENTS:
         raise InvalidField.one("placement", f"must be one of {list(PLACEMENTS)}")
+
+
+def check_sub_ids(sub_ids: Mapping[str, str], prefix: str = "sub_ids.") -> None:
+    """Each name one of ``SUB_ID_NAMES``, each value a ``SUB_ID``; a field named
+    ``<prefix><name>`` is refused otherwise."""
+    for name, value in sub_ids.items():
+        if name not in SUB_ID_NAMES:
+            raise InvalidField.one(
+                prefix + name[:32], f"unknown sub-id; they are {', '.join(SUB_ID_NAMES)}"
+            )
+        if not isinstance(value, str) or not SUB_ID.fullmatch(value):
+            raise InvalidField.one(prefix + name, f"must match {SUB_ID.pattern}")
+
+
+def matching_sub_ids(
+    r: StoreClient, creator_id: str | None, sub_ids: Mapping[str, str]
+) -> list[str]:
+    """The ids of the creator's links made with every one of ``sub_ids``, newest
+    first. Sub-ids are a creator's own labels (two creators may mean different
+    things by one word), so a filter needs the creator."""
+    if creator_id is None:
+        raise InvalidField.one("creator_id", "filtering by sub-id needs the creator's id")
+    check_sub_ids(sub_ids, prefix="")
+    pipe = r.pipeline(transaction=False)
+    for name, value in sub_ids.items():
+        pipe.zrange(keys.creator_sub_links(creator_id, name, value), 0, -1, withscores=True)
+    indexes = [dict(index) for index in pipe.execute()]
+    common = set(indexes[0]).intersection(*indexes[1:])
+    # As the creator's own index orders them: by time made, then by id, newest first.
+    return sorted(common, key=lambda link_id: (indexes[0][link_id], link_id), reverse=True)
+
+
+def sub_id_stats(
+    r: StoreClient, creator_id: str | None, by: str, sub_ids: Mapping[str, str]
+) -> dict[str, Any]:
+    """A creator's links (those made with every one of ``sub_ids``, if any) with
+    their stats added up per value of ``by`` (``stats_by_sub_id``). One
+    creator's, as the filters are (``matching_sub_ids``)."""
+    if creator_id is None:
+        raise InvalidField.one("creator_id", "stats by sub-id are one creator's: name it")
+    if by not in SUB_ID_NAMES:
+        raise InvalidField.one("by", f"must be one of {', '.join(SUB_ID_NAMES)}")
+    every = every_link(r, creator_id, sub_ids=sub_ids)
+    return {"creator_id": creator_id, "filters": dict(sub_ids), **stats_by_sub_id(every, by)}
+
+
+def stats_by_sub_id(every: Sequence[Mapping[str, Any]], by: str) -> dict[str, Any]:
+    """Links' stats added up per value of sub-id ``by``: a group per value, in
+    value order, then the links made without one (``value`` None), so that the
+    groups always add up to ``totals``."""
+    groups: dict[str | None, dict[str, int]] = {}
+    counts: dict[str | None, int] = {}
+    for link in every:
+        value = link["sub_ids"][by]
+        sums = groups.setdefault(value, dict.fromkeys(STAT_FIELDS, 0))
+        counts[value] = counts.get(value, 0) + 1
+        for name in STAT_FIELDS:
+            sums[name] += link["stats"][name]
+    order = sorted(groups, key=lambda value: (value is None, value or ""))
+    totals = {name: sum(g[name] for g in groups.values()) for name in STAT_FIELDS}
+    return {
+        "by": by,
+        "groups": [{"value": v, "links": counts[v], "stats": groups[v]} for v in order],
+        "totals": {"links": len(every), "stats": totals},
+    }
 
 
 def local_date(now_ms: int, tz: tzinfo) -> str:

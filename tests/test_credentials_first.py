@@ -43,9 +43,12 @@ def test_every_view_marked_bearer_is_documented_as_taking_a_token(limited: Any) 
     marked = [e for e, view in limited.view_functions.items() if roles_of(view) is not None]
     documented = bearer_operations(client)
 
-    assert len(marked) == len(documented) == 22
+    assert len(marked) == len(documented) == 26
     # The review endpoints among them: they never counted failures before.
     assert {"review.list_held", "review.release", "review.reject"} <= set(marked)
+    # And the link kit's: QR codes, raw clicks, stats by sub-id.
+    kit = {"links.link_qr_svg", "links.link_qr_png", "links.link_clicks", "links.stats_by_sub_id"}
+    assert kit <= set(marked)
 
 
 def test_no_token_or_a_bad_one_is_401_before_any_body_or_parameter_is_looked_at(

@@ -16,6 +16,7 @@ from .. import paging
 from ..links import LINK_ID_LENGTH, POST_ID, NewLink, Placement
 from ..orders import ORDER_ID_PATTERN
 from ..registry import CLICK_PARAM, DEFAULT_CLICK_PARAM, SLUG
+from .link_schemas import SubIdFilters, SubIds, SubIdsBody
 
 Slug = Annotated[
     str,
@@ -149,9 +150,11 @@ class LinkBody(Body):
     channel: Annotated[str, Field(min_length=1, max_length=32)]
     post_id: Annotated[str, Field(pattern=POST_ID.pattern)] | None = None
     placement: Placement | None = None
+    sub_ids: SubIdsBody | None = None
 
     def new_link(self) -> NewLink:
-        return NewLink(self.product_id, self.channel, self.post_id, self.placement)
+        given = self.sub_ids.given() if self.sub_ids else {}
+        return NewLink(self.product_id, self.channel, self.post_id, self.placement, given)
 
 
 # -- queries -----------------------------------------------------------------------
@@ -163,7 +166,7 @@ class ProductQuery(BaseModel):
     sort: Literal["id", "title", "created", "sales"] = "id"
 
 
-class LinkQuery(BaseModel):
+class LinkQuery(SubIdFilters):
     creator_id: Slug | None = None
     offset: int = Field(default=0, ge=0, le=paging.MAX_OFFSET)
     limit: int = Field(default=paging.DEFAULT_LINKS_LIMIT, ge=1, le=paging.MAX_LINKS_LIMIT)
@@ -274,6 +277,7 @@ class Link(BaseModel):
     channel: str
     post_id: str | None
     placement: str | None
+    sub_ids: SubIds
     created_at: Timestamp
     active: bool
     product_active: bool
