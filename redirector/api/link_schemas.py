@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..click_export import CSV_COLUMNS
 from ..links import SUB_ID, SubIdName
@@ -97,7 +97,7 @@ class SubIdStats(BaseModel):
 
 
 class QrQuery(Strict):
-    scale: StrictInt = Field(
+    scale: int = Field(
         default=DEFAULT_SCALE,
         ge=MIN_SCALE,
         le=MAX_SCALE,
