@@ -106,9 +106,7 @@ def test_the_code_is_cached_privately_and_answered_304_when_unchanged(api: Api, 
     assert other_scale.headers["ETag"] != etag
 
 
-def test_another_creators_link_is_not_found_and_the_admin_reads_any(
-    api: Api, world: dict
-) -> None:
+def test_another_creators_link_is_not_found_and_the_admin_reads_any(api: Api, world: dict) -> None:
     link = api.link(world["alice"])
     for kind in ("svg", "png"):
         path = f"/api/v1/links/{link['id']}/qr.{kind}"

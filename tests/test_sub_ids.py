@@ -120,7 +120,12 @@ def test_links_are_filtered_by_their_sub_ids(api: Api, world: dict, clock: Any) 
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("sub1=a%20b", "sub1"), ("sub3=" + "x" * 65, "sub3"), ("sub4=x", "sub4"), ("sub_1=x", "sub_1")],
+    [
+        ("sub1=a%20b", "sub1"),
+        ("sub3=" + "x" * 65, "sub3"),
+        ("sub4=x", "sub4"),
+        ("sub_1=x", "sub_1"),
+    ],
 )
 def test_a_bad_or_unknown_filter_is_422_never_ignored(
     api: Api, world: dict, query: str, field: str
@@ -140,10 +145,9 @@ def test_stats_add_up_per_sub_id_value_and_to_the_creators_totals(
     bobs = api.link(world["bob"], sub_ids={"sub1": "spring"})
     one, two = Browser(app), Browser(app, IPHONE_WEIBO)
     paid = {}
-    for n, (browser, link) in enumerate(
-        [(one, spring_1), (one, spring_1), (two, spring_1), (two, spring_2), (one, autumn),
-         (two, plain), (one, bobs)]  # fmt: skip
-    ):
+    visits = [(one, spring_1), (one, spring_1), (two, spring_1), (two, spring_2)]
+    visits += [(one, autumn), (two, plain), (one, bobs)]
+    for n, (browser, link) in enumerate(visits):
         paid[n] = browser.click(link)
     api.client.head(f"/r/{spring_2['token']}")  # a bot: counted apart
     shop.ok("O-1", "paid", 12800, click_id=paid[0])  # spring_1, tea 15%
