@@ -1,13 +1,15 @@
 """A link's raw clicks of a time range, as CSV: one row per recorded click.
 
 Rules (docs/rules.md, *Link kit*):
-- the range is ``[from, to)``; ``to`` defaults to now, ``from`` to a day
-  before ``to`` (not before the retention horizon);
+- the range is ``[from, to)``; ``to`` defaults to now (the clicks of this
+  very millisecond included), ``from`` to a day before ``to`` (not before the
+  retention horizon);
 - raw records are kept for ``Settings.retention_seconds`` (the longest
   attribution window plus a day), so ``from`` may be no earlier than that long
   before now: an older range would answer a part of its clicks and look
-  complete. A range spans at most that long too, and ``to`` comes after
-  ``from``; each refusal is 422 naming the parameter;
+  complete. A range spans at most a day more than that (from the horizon to
+  tomorrow, not to next year), and ``to`` comes after ``from``; each refusal
+  is 422 naming the parameter;
 - a row holds the click id, its time (RFC 3339 in the service's zone), a
   device pseudonym, the user-agent class, the referrer host and the bot,
   unique and suspicious flags (``1``/``0``, so a spreadsheet adds them up);
@@ -61,6 +63,9 @@ CSV_COLUMNS = (
     "suspicious",
 )
 DEFAULT_SPAN_MS = DAY_MS
+# How far past the retention a range may reach: one that starts at the horizon
+# may end tomorrow (an end of day in any zone), but not a year on.
+MAX_AHEAD_MS = DAY_MS
 PSEUDONYM_SALT = b"redirector.device-pseudonym:"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -102,7 +107,7 @@ def click_range(
     """The range asked for, by the rules above (``tz`` writes the messages' times)."""
     horizon = now_ms - retention_ms
     days = retention_ms // DAY_MS
-    end = now_ms if end_ms is None else end_ms
+    end = now_ms + 1 if end_ms is None else end_ms  # now's own clicks included
     if start_ms is None:
         if end <= horizon:
             raise InvalidField.one(
@@ -117,8 +122,8 @@ def click_range(
         )
     if end <= start:
         raise InvalidField.one("to", "must be later than from")
-    if end - start > retention_ms:
-        raise InvalidField.one("to", f"a range spans at most {days} days")
+    if end - start > retention_ms + MAX_AHEAD_MS:
+        raise InvalidField.one("to", f"a range spans at most {days + 1} days")
     return ClickRange(start, end)
 
 
