@@ -191,9 +191,12 @@ def test_a_device_is_a_pseudonym_of_its_own_for_each_creator(
     assert seen_by_bob not in seen_by_alice
 
 
-def test_a_referrer_a_spreadsheet_would_run_is_written_as_text(app: Any, api: Api, world: dict):
+def test_a_referrer_a_spreadsheet_would_run_is_written_as_text(
+    app: Any, api: Api, world: dict, clock: Any
+) -> None:
     link = api.link(world["alice"])
     for referer in ("https://weibo.com/u/1", "http://=1+2.example/", "http://-cmd.example/"):
+        advance(clock, seconds=1)  # rows in time order; clicks of one millisecond by id
         api.client.get(
             f"/r/{link['token']}",
             headers={"User-Agent": Browser(app).user_agent, "Referer": referer},
