@@ -1,7 +1,10 @@
-"""Creator pages: own links with their stats, a form to make one, own earnings.
+"""Creator pages: own links with their stats, a form to make one, a page per
+link with its QR code, own earnings.
 
 A link made here is made exactly as ``POST /api/v1/links`` makes it: the same
 validation model (``schemas.LinkBody``), the same rules, ``links.make_link``.
+A link's QR code and raw clicks are answered by the API's own functions
+(``api.links.qr_response``, ``clicks_csv``), under the console's session.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from urllib.parse import urlencode
 from flask import flash, g, redirect, request, url_for
 from pydantic import ValidationError
 
-from .. import earnings, links, quota, registry
-from ..api import schemas
+from .. import earnings, links, paging, qrcodes, quota, registry
+from ..api import link_schemas, schemas
+from ..api.links import clicks_csv, qr_response
 from ..errors import RedirectorError
 from ..extension import context
 from ..periods import period_of
@@ -60,6 +64,7 @@ def my_links() -> Any:
         titles=titles,
         channels=sorted(svc.settings.programs),
         placements=links.PLACEMENTS,
+        sub_id_names=links.SUB_ID_NAMES,
         clicks_chart=chart,
         new_link=request.args.get("new"),
         form=request.args,
@@ -72,12 +77,16 @@ def make_link() -> Any:
     svc = context()
     raw = {
         name: value.strip()
-        for name in ("product_id", "channel", "post_id", "placement")
+        for name in ("product_id", "channel", "post_id", "placement", *links.SUB_ID_NAMES)
         if (value := request.form.get(name, ""))
         and value.strip()  # an empty field is an absent one
     }
+    sub_ids = {name: raw[name] for name in links.SUB_ID_NAMES if name in raw}
+    fields = {name: value for name, value in raw.items() if name not in sub_ids}
     try:
-        body = schemas.LinkBody.model_validate(raw)
+        body = schemas.LinkBody.model_validate(
+            {**fields, **({"sub_ids": sub_ids} if sub_ids else {})}
+        )
         link_id = links.make_link(
             svc.store,
             _me(),
@@ -88,7 +97,9 @@ def make_link() -> Any:
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            field = ".".join(str(part) for part in error["loc"]) or "body"
+            # A sub-id is its own field on the form: "sub1", not "sub_ids.sub1".
+            loc = error["loc"][1:] if error["loc"][:1] == ("sub_ids",) else error["loc"]
+            field = ".".join(str(part) for part in loc) or "body"
             flash(f"{_t('field.' + field)}: {error['msg']}", "error")
         return redirect(url_for("console.my_links") + "?" + urlencode(raw))
     except RedirectorError as exc:
@@ -124,3 +135,42 @@ def my_earnings() -> Any:
         history=history,
         periods=[str(p) for p in figures.recent_periods(current, 12)][::-1],
     )
+
+
+def _my_link(link_id: str) -> dict[str, Any]:
+    return links.get_link(context().store, links.known_link_id(link_id), creator_id=_me())
+
+
+@bp.get("/console/me/links/<link_id>")
+@requires(CREATOR)
+def my_link(link_id: str) -> Any:
+    """One link: its URL, its QR code to show and download, its sub-ids and stats."""
+    svc = context()
+    link = link_with_url(_my_link(link_id))
+    return page(
+        "my_link.html",
+        link=link,
+        product=registry.get_product(svc.store, link["product_id"]),
+        retention_days=svc.settings.retention_seconds // 86400,
+    )
+
+
+@bp.get("/console/me/links/<link_id>/qr.<any(svg, png):kind>")
+@requires(CREATOR)
+def my_link_qr(link_id: str, kind: qrcodes.QrKind) -> Any:
+    scale = paging.whole_number(
+        "scale",
+        request.args.get("scale"),
+        default=qrcodes.DEFAULT_SCALE,
+        low=qrcodes.MIN_SCALE,
+        high=qrcodes.MAX_SCALE,
+    )
+    return qr_response(_my_link(link_id), kind, scale)
+
+
+@bp.get("/console/me/links/<link_id>/clicks.csv")
+@requires(CREATOR)
+def my_link_clicks(link_id: str) -> Any:
+    """The link's raw clicks as the API exports them (``from``, ``to`` likewise)."""
+    query = link_schemas.ClicksQuery.model_validate(request.args.to_dict())
+    return clicks_csv(_my_link(link_id), query)

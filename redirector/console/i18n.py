@@ -108,6 +108,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.post_id": ("帖子 ID", "Post id"),
     "field.placement": ("内容形式", "Placement"),
     "field.body": ("表单", "Form"),
+    "field.sub1": ("子 ID 1", "Sub-id 1"),
+    "field.sub2": ("子 ID 2", "Sub-id 2"),
+    "field.sub3": ("子 ID 3", "Sub-id 3"),
     # values
     "status.open": ("未结", "open"),
     "status.closed": ("已结", "closed"),
@@ -226,6 +229,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mine.disable_confirm": (
         "停用后该链接的点击将返回 410。确定吗？",
         "Once disabled, the link answers 410. Disable it?",
+    ),
+    "mine.sub_ids": ("子 ID", "Sub-ids"),
+    "mine.sub_ids_help": (
+        "你自己的标签（活动、人群、版本），可按它筛选和汇总：字母、数字和 _ . -，生成后不可更改。",
+        "Your own labels (campaign, audience, variant) to filter and add up by: "
+        "letters, digits, _ . -; fixed once the link is made.",
+    ),
+    "mine.details": ("二维码与详情", "QR code and details"),
+    # one link's page
+    "link.back": ("← 我的链接", "← My links"),
+    "link.facts": ("链接信息", "The link"),
+    "link.created": ("生成时间", "Made"),
+    "link.sub_ids_fixed": (
+        "子 ID 在生成链接时确定，不会发送给店铺（点击 ID 已能对应到本链接）。",
+        "Sub-ids were fixed when the link was made; they are never sent to the storefront "
+        "(the click id already names this link).",
+    ),
+    "link.qr": ("二维码", "QR code"),
+    "link.qr_alt": ("{url} 的二维码", "QR code of {url}"),
+    "link.qr_help": (
+        "扫码即打开本推广链接，点击照常统计与归因。印刷请用 SVG（任意放大都清晰）。",
+        "Scanning it opens this tracking link: the click is counted and attributed as any "
+        "other. For print, take the SVG (sharp at any size).",
+    ),
+    "link.download_svg": ("下载 SVG", "Download SVG"),
+    "link.download_png": ("下载 PNG", "Download PNG"),
+    "link.qr_inactive": (
+        "链接已停用或商品已下架，不再提供二维码。",
+        "The link is disabled or its product inactive: no QR code to hand out.",
+    ),
+    "link.clicks_csv": ("下载原始点击（CSV）", "Download raw clicks (CSV)"),
+    "link.clicks_csv_note": (
+        "最近 24 小时；API 可导出最近 {days} 天内的任意时段。",
+        "The last 24 hours; the API exports any range of the last {days} days.",
     ),
     "earnings.title": ("{period} 收益", "Earnings {period}"),
     "earnings.note": (

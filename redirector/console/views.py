@@ -112,7 +112,9 @@ def _headers(response: Response) -> Response:
     if served_over_https(context().settings):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "console.static":
-        response.headers["Cache-Control"] = "no-store"
+        # Pages are never cached; a view that says otherwise (a QR code) is kept.
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
         response.vary.add("Accept-Language")
     return response
