@@ -15,6 +15,7 @@ both; ``playwright install`` cannot download browsers on these machines).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -563,3 +564,40 @@ def test_showcases(visit: Visit, market: Market) -> None:
     page.goto(base + "/s/ivy")
     expect(page.locator("#showcase-empty")).to_be_visible()
     shot(page, "18-showcase-empty")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_creator_shows_a_links_qr_code_that_reads_back_at_any_width(
+    visit: Visit, market: Market, width: int
+) -> None:
+    zxingcpp = pytest.importorskip("zxingcpp")
+    image = pytest.importorskip("PIL.Image")
+
+    def decoded(png: bytes) -> list[str]:
+        return [code.text for code in zxingcpp.read_barcodes(image.open(io.BytesIO(png)))]
+
+    page, base = visit.page, market.base
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, base, market.keys["hank"])
+    link = market.links["hank-fan"]
+    page.click(f"#link-{link['id']} a.details")
+    expect(page).to_have_url(re.compile(rf"/console/me/links/{link['id']}$"))
+
+    qr = page.locator("img.qr")
+    expect(qr).to_be_visible()
+    assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+    # The SVG as the browser draws it reads back as the link's URL, and the page
+    # is no wider than the screen.
+    assert decoded(qr.screenshot()) == [link["url"]]
+    wider = f"[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > {width}).map(e => e.tagName + '.' + e.className)"  # noqa: E501
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.evaluate(wider)
+    shot(page, f"qr-link-page-{width}")
+
+    with page.expect_download() as png:
+        page.click("#qr-png")
+    assert png.value.suggested_filename == f"link-{link['id']}-qr.png"
+    assert decoded(Path(png.value.path()).read_bytes()) == [link["url"]]
+    with page.expect_download() as svg:
+        page.click("#qr-svg")
+    assert svg.value.suggested_filename == f"link-{link['id']}-qr.svg"
+    assert Path(svg.value.path()).read_bytes().startswith(b"<svg")
