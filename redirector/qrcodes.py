@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import segno
@@ -54,6 +55,9 @@ class QrImage:
     etag: str  # of the body: a client that holds this image is answered 304
 
 
+# Drawing a code takes segno some 15-20 ms; a link's is asked for again and
+# again (the console's page, its downloads, a client without a cache).
+@lru_cache(maxsize=256)
 def render(url: str, kind: QrKind, scale: int = DEFAULT_SCALE) -> QrImage:
     """The QR code of ``url`` as an image of ``kind``."""
     if not MIN_SCALE <= scale <= MAX_SCALE:
