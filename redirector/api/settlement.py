@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import earnings, settlement
+from .. import closing, earnings, settlement
 from ..extension import context
 from . import schemas
 from .auth import ADMIN, BEARER, CREATOR, bearer, caller
@@ -56,8 +56,9 @@ def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> An
 )
 @bearer(ADMIN)
 def close_period(path: schemas.PeriodPath) -> Any:
-    """Close an ended period: its statement is frozen from now on."""
-    return ok(settlement.close(context(), _period(path.period)))
+    """Close an ended period: its statement is frozen from now on, and each guide
+    account whose payable plus balance reaches the minimum payout gets a payout."""
+    return ok(closing.close(context(), _period(path.period)))
 
 
 @bp.put(
