@@ -126,9 +126,7 @@ def close(ctx: Context, period: Period) -> dict[str, Any]:
         settlement.read_aggregates(pipe, name)
         pipe.hgetall(keys.balances())
         version, *read, carried = pipe.execute()
-        doc = settlement.statement_from(
-            ctx, period, "closed", settlement.PeriodAggregates(*read)
-        )
+        doc = settlement.statement_from(ctx, period, "closed", settlement.PeriodAggregates(*read))
         doc["closed_at"] = now_ms
         dues = payouts.at_close(doc, carried, ctx.settings.min_payout)
         call = _call(name, version or "0", now_ms, doc, ctx.settings.currency, dues)

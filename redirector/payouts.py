@@ -183,7 +183,8 @@ def list_payouts(
     pipe = r.pipeline(transaction=False)
     for payout_id in found:
         pipe.hgetall(keys.payout(payout_id))
-    rows = [(int(f["sequence"]), _document(i, f)) for i, f in zip(found, pipe.execute()) if f]
+    read = zip(found, pipe.execute(), strict=True)
+    rows = [(int(f["sequence"]), _document(i, f)) for i, f in read if f]
     rows.sort(key=lambda row: (row[0], row[1]["account_type"], row[1]["account_id"]))
     wanted = {"period": period, "status": status, "account_id": account_id}
     return [

@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from .. import closing, earnings, settlement
 from ..extension import context
-from . import schemas
+from . import payout_schemas, schemas
 from .auth import ADMIN, BEARER, CREATOR, bearer, caller
 from .responses import ok
 
@@ -81,11 +81,12 @@ def put_ad_spend(path: schemas.AdSpendPath, body: schemas.AdSpendBody) -> Any:
     "/creators/<creator_id>/earnings",
     tags=[tag],
     security=BEARER,
-    responses={200: schemas.Earnings, **ERRORS},
+    responses={200: payout_schemas.CreatorEarnings, **ERRORS},
 )
 @bearer(ADMIN, CREATOR)
 def creator_earnings(path: schemas.CreatorPath, query: schemas.EarningsQuery) -> Any:
-    """A creator's own part of a period's statement (that creator or an admin)."""
+    """A creator's own part of a period's statement (that creator or an admin);
+    an independent creator's adds `guide_payable` and the period's `payouts`."""
     principal = caller()
     viewer = None if principal.is_admin else principal.creator_id
     return ok(earnings.earnings_seen_by(context(), viewer, path.creator_id, query.period))
