@@ -72,9 +72,7 @@ class Month:
         return self.api.ok("GET", f"/api/v1/payouts{query}", token=token)["payouts"]
 
     def balance(self, account_id: str, token: str | None = ADMIN_TOKEN) -> int:
-        return self.api.ok("GET", f"/api/v1/accounts/{account_id}/balance", token=token)[
-            "balance"
-        ]
+        return self.api.ok("GET", f"/api/v1/accounts/{account_id}/balance", token=token)["balance"]
 
     def mark(self, payout_id: str, outcome: str, note: str = "x", token: str = ADMIN_TOKEN) -> Any:
         field = "reference" if outcome == "paid" else "reason"
@@ -275,7 +273,7 @@ def test_an_independent_creators_earnings_show_what_it_is_paid(month: Month, wor
 
 
 def test_the_bank_batch_is_csv_in_minor_units_and_decimals(month: Month, api: Api) -> None:
-    api.ok("PUT", "/api/v1/agencies/starlight", {"name": "=HYPERLINK(\"x\")"})  # a hostile name
+    api.ok("PUT", "/api/v1/agencies/starlight", {"name": '=HYPERLINK("x")'})  # a hostile name
     month.sell("alice")
     month.sell("alice", amount=12810)  # commission 1922 (1921.5 up): guide 1153
     month.sell("bob")
@@ -290,9 +288,9 @@ def test_the_bank_batch_is_csv_in_minor_units_and_decimals(month: Month, api: Ap
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == list(payouts.CSV_COLUMNS)
     ids = [p["id"] for p in month.payouts()]
+    hostile = '\'=HYPERLINK("x")'  # written so that no spreadsheet runs it
     assert rows[1:] == [
-        [ids[0], NOV, "starlight", "agency", "'=HYPERLINK(\"x\")", "2305", "23.05", "CNY"]
-        + ["pending", ""],
+        [ids[0], NOV, "starlight", "agency", hostile, "2305", "23.05", "CNY", "pending", ""],
         [ids[1], NOV, "bob", "creator", "Bob", "2304", "23.04", "CNY", "pending", ""],
     ]
     everything = api.call("GET", "/api/v1/payouts?format=csv")
