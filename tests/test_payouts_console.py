@@ -11,17 +11,20 @@ import pytest
 
 from redirector.console import formatting
 
-from .conftest import ADMIN_TOKEN, Api, snapshot
+from redirector.clock import MockClock
+
+from .conftest import ADMIN_TOKEN, Api, Shop, snapshot
 from .test_console import csrf_token, figure, shown, sign_in
-from .test_payouts import DEC, MINIMUM, NOV, TEA_GUIDE, Month, env, month  # noqa: F401
+from .test_payouts import DEC, MINIMUM, NOV, TEA_GUIDE, Month, env  # noqa: F401  (the fixture)
 
 ADMIN_PAYOUTS = f"/console/admin/payouts?period={NOV}"
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
 
 
 @pytest.fixture
-def closed(month: Month) -> Month:
+def closed(app: Any, api: Api, shop: Shop, clock: MockClock, world: dict) -> Month:
     """November closed: starlight paid 2304 (two teas), bob carrying 1152 (one)."""
+    month = Month(app, api, shop, clock, world)
     month.sell("alice")
     month.sell("alice")
     month.sell("bob")
