@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from redirector.console import formatting
-
 from redirector.clock import MockClock
+from redirector.console import formatting
 
 from .conftest import ADMIN_TOKEN, Api, Shop, snapshot
 from .test_console import csrf_token, figure, shown, sign_in
