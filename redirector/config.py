@@ -43,6 +43,7 @@ TRUSTED_PROXIES = "REDIRECTOR_TRUSTED_PROXIES"
 AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
 LINK_CREATION_LIMIT = "REDIRECTOR_LINK_CREATION_LIMIT"
 FRAUD = "REDIRECTOR_FRAUD"
+MIN_PAYOUT = "REDIRECTOR_MIN_PAYOUT"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to the defaults.
@@ -64,6 +65,8 @@ DEFAULT_LINK_CACHE_SECONDS = 600
 MAX_LINK_CACHE_SECONDS = 24 * 3600
 DEFAULT_AUTH_FAILURE_LIMIT = "20/minute"
 DEFAULT_LINK_CREATION_LIMIT = "60/minute;1000/day"
+DEFAULT_MIN_PAYOUT = 10_000  # minor units: 100.00 in a two-decimal currency
+MAX_MIN_PAYOUT = 10**12  # the largest amount an order may carry
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class Settings:
     # Click-fraud thresholds: floods of clicks, instant conversions (``fraud.py``).
     fraud: FraudRules = field(default_factory=FraudRules)
     fraud_path: Path | None = None
+    # The least a guide account is paid at a close (``payouts``); less carries over.
+    min_payout: int = DEFAULT_MIN_PAYOUT
 
     @property
     def embedded(self) -> bool:
@@ -144,6 +149,7 @@ class Settings:
         fraud = load_fraud_rules(fraud_path, FRAUD)
         spool_dir = _spool_dir(env, redis_url, cluster_url)
         link_cache_seconds = _link_cache_seconds(env)
+        min_payout = _min_payout(env)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -164,6 +170,7 @@ class Settings:
             link_creation_limit=link_creation_limit,
             fraud=fraud,
             fraud_path=fraud_path,
+            min_payout=min_payout,
         )
 
 
@@ -336,6 +343,17 @@ def _link_cache_seconds(env: Mapping[str, str]) -> int:
             f"up to {MAX_LINK_CACHE_SECONDS}"
         )
     return int(cache_text)
+
+
+def _min_payout(env: Mapping[str, str]) -> int:
+    text = env.get(MIN_PAYOUT, "").strip() or str(DEFAULT_MIN_PAYOUT)
+    # ASCII digits only: str.isdigit() takes other scripts' digits and "²".
+    if not re.fullmatch(r"[0-9]{1,13}", text, re.ASCII) or not 1 <= int(text) <= MAX_MIN_PAYOUT:
+        raise ConfigError(
+            f"{MIN_PAYOUT}={text!r} must be a whole number of minor units (fen) "
+            f"from 1 to {MAX_MIN_PAYOUT}"
+        )
+    return int(text)
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

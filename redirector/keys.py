@@ -13,7 +13,9 @@ so they live in one Redis Cluster slot:
   replay record, the money figures of its link and product, the settlement
   aggregates and period states — so that one script applies an event
   atomically, also on a cluster. Orders are a small fraction of clicks, so one
-  slot carries them easily (see docs/scaling.md).
+  slot carries them easily (see docs/scaling.md). Payouts and the balances
+  guide accounts carry live here too: a period's close freezes its statement
+  and makes its payouts in one script.
 
 - ``{registry}``: agencies, creators, API keys, storefronts, products and the
   link indexes: small, rarely written, and written together in transactions
@@ -254,6 +256,33 @@ def period_ad_spend(period: str) -> str:
 def period_statement(period: str) -> str:
     """The frozen statement document of a closed period (JSON)."""
     return f"{MONEY}:period:{period}:statement"
+
+
+def balances() -> str:
+    """Hash guide account (``agency:<id>``, ``creator:<id>``) -> the balance it
+    carries into the next close (minor units); an account absent here carries 0."""
+    return f"{MONEY}:balances"
+
+
+def payout(payout_id: str) -> str:
+    """Hash: one payout (``payouts``), from its making at a close to paid or failed."""
+    return f"{MONEY}:payout:{payout_id}"
+
+
+def payouts() -> str:
+    """Sorted set of every payout id, scored by the money sequence of its close."""
+    return f"{MONEY}:payouts"
+
+
+def period_payouts(period: str) -> str:
+    """Set of the ids of the payouts made when the period closed."""
+    return f"{MONEY}:period:{period}:payouts"
+
+
+def account_payouts(account: str) -> str:
+    """Sorted set of one guide account's payout ids, scored like ``payouts``."""
+    # The type before the account: an account (``agency:<id>``) holds ":".
+    return f"{MONEY}:account-payouts:{account}"
 
 
 # -- console sessions ({console} slot) -------------------------------------------------

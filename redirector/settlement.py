@@ -1,4 +1,4 @@
-"""Settlement: a period's statement, closing it, ad spend and creator earnings.
+"""Settlement: a period's statement, ad spend and creator earnings (closing: ``closing``).
 
 Where the figures come from: every order event adds to per-(period, guide
 account, channel) aggregates in the same script that applies it (``orders``),
@@ -21,7 +21,8 @@ Rules (docs/domain.md, Settlement):
   order until spent (``money.allocate_ad_rebate``); ``platform_net = platform -
   ad_rebate``, ``guide_payable = guide + ad_rebate``; adjustment lines take no
   rebate; ``totals.ad_spend`` counts each account with a line once;
-- a closed period's statement is frozen.
+- a closed period's statement is frozen (``closing`` freezes it and makes the
+  period's payouts in one step).
 
 ``build_statement`` and ``replay`` are the rules, pure; the other functions
 read and write the store.
@@ -42,15 +43,14 @@ from zoneinfo import ZoneInfo
 import redis
 
 from . import keys, orders
-from .clock import utc_from_ms
 from .context import Context
-from .errors import Busy, Conflict, InvalidField, NotFound
+from .errors import Conflict, InvalidField, NotFound
 from .money import allocate_ad_rebate, split_commission
 from .orders import HistoryEntry, Order, parse_history_line
 from .period_placement import METRICS, SettlementMove
-from .periods import Period, has_ended, period_of
+from .periods import Period, period_of
 from .programs import Program
-from .store import Script, StoreClient, StorePipeline
+from .store import StoreClient, StorePipeline
 
 __all__ = [
     "CSV_COLUMNS",
@@ -59,16 +59,17 @@ __all__ = [
     "Difference",
     "PeriodAggregates",
     "build_statement",
-    "close",
     "closed_periods",
     "creator_earnings",
     "parse_period",
     "put_ad_spend",
+    "read_aggregates",
     "recompute",
     "reconcile",
     "replay",
     "resolve_account",
     "statement",
+    "statement_from",
     "to_csv",
 ]
 
@@ -87,7 +88,6 @@ FIGURES = (
 # How far ahead a statement may be asked for: the next period can already hold
 # orders (holding days push them forward); further is a mistake.
 MAX_PERIODS_AHEAD = 1
-MAX_CLOSE_ATTEMPTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +231,7 @@ def closed_periods(r: StoreClient) -> dict[str, int]:
     return {p: int(state.split(":")[1]) for p, state in r.hgetall(keys.periods()).items()}
 
 
-def _read_aggregates(pipe: StorePipeline, period: str) -> None:
+def read_aggregates(pipe: StorePipeline, period: str) -> None:
     pipe.hgetall(keys.period_lines(period))
     pipe.hgetall(keys.period_adjustments(period))
     pipe.smembers(keys.period_adjusted_orders(period))
@@ -246,11 +246,11 @@ def statement(ctx: Context, period: Period) -> dict[str, Any]:
         return json.loads(frozen)
     # MULTI: one consistent view of the period, never half of an event.
     pipe = r.pipeline(transaction=True)
-    _read_aggregates(pipe, str(period))
-    return _statement_from(ctx, period, "open", PeriodAggregates(*pipe.execute()))
+    read_aggregates(pipe, str(period))
+    return statement_from(ctx, period, "open", PeriodAggregates(*pipe.execute()))
 
 
-def _statement_from(
+def statement_from(
     ctx: Context, period: Period, status: str, aggregates: PeriodAggregates
 ) -> dict[str, Any]:
     settings = ctx.settings
@@ -262,62 +262,6 @@ def _statement_from(
         tz=settings.timezone,
         programs=settings.programs,
     )
-
-
-# KEYS[1] period states   KEYS[2] period write counters   KEYS[3] money sequence
-# KEYS[4] the period's statement
-# ARGV[1] period   ARGV[2] its write counter when the document was computed
-# ARGV[3] closing time (ms)   ARGV[4] the document
-# Answers {"closed"} if already closed, {"retry"} if an event or ad spend landed
-# since the document was computed, else {"ok"}.
-CLOSE = Script(
-    """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {'closed'} end
-if (redis.call('HGET', KEYS[2], ARGV[1]) or '0') ~= ARGV[2] then return {'retry'} end
-local seq = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. ':' .. seq)
-redis.call('SET', KEYS[4], ARGV[4])
-return {'ok'}
-"""
-)
-
-
-def close(ctx: Context, period: Period) -> dict[str, Any]:
-    """Close an ended period and freeze its statement; 409 before its end or twice.
-
-    The document is stored only if nothing was written to the period since it
-    was computed (``CLOSE`` checks the period's write counter)."""
-    r = ctx.store
-    now_ms = ctx.clock.now_ms()
-    tz = ctx.settings.timezone
-    if not has_ended(period, utc_from_ms(now_ms), tz):
-        raise Conflict(
-            f"period {period} has not ended yet in {tz.key}; "
-            f"it can be closed from {period.end(tz).isoformat()}"
-        )
-    name = str(period)
-    for _ in range(MAX_CLOSE_ATTEMPTS):
-        pipe = r.pipeline(transaction=True)
-        pipe.hget(keys.period_versions(), name)
-        _read_aggregates(pipe, name)
-        version, *read = pipe.execute()
-        doc = _statement_from(ctx, period, "closed", PeriodAggregates(*read))
-        doc["closed_at"] = now_ms
-        answer = CLOSE(
-            r,
-            [
-                keys.periods(),
-                keys.period_versions(),
-                keys.money_sequence(),
-                keys.period_statement(name),
-            ],
-            [name, version or "0", now_ms, json.dumps(doc)],
-        )
-        if answer[0] == "closed":
-            raise Conflict(f"period {period} is already closed")
-        if answer[0] == "ok":
-            return doc
-    raise Busy(f"period {period} is being written to; retry the closing shortly")
 
 
 def resolve_account(r: StoreClient, account_id: str) -> str:

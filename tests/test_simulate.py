@@ -22,12 +22,13 @@ from .servers import service
 pytestmark = pytest.mark.server
 
 TOKEN = "simulate-admin-token-0123456789"
-# Small, and across a month end: March closes on the third day, so refunds after
-# it become adjustment lines in April.
+# Small, and across a month end: March closes on the fifth day, with the orders
+# confirmed by then (so its close makes payouts), and refunds after it become
+# adjustment lines in April.
 SMALL = simulate.Options(
     admin_token=TOKEN,
-    days=3,
-    start=date(2026, 3, 30),
+    days=5,
+    start=date(2026, 3, 27),
     seed=5,
     creators=5,
     orders_per_day=12,
@@ -45,6 +46,8 @@ def mock_service(clock: str = "mock") -> Iterator[str]:
             "REDIRECTOR_ADMIN_TOKEN": TOKEN,
             "REDIS_URL": "",
             "REDIRECTOR_FRAUD": simulate.write_fraud_off(settings_dir),
+            # Low, so that a few days' sales make payouts for the books to predict.
+            "REDIRECTOR_MIN_PAYOUT": "500",
         }
         with service(env, workers=1) as base:
             yield base
@@ -68,6 +71,7 @@ def test_a_few_days_agree_with_the_link_stats_and_the_statements(first) -> None:
     assert result.value("orders paid") > 10
     assert result.value("orders settled") > 0
     assert result.value("still paid (unsettled)") == 0  # every order's lifecycle was played
+    assert result.value("payouts made") > 0  # March's close paid some accounts
 
 
 def test_the_same_seed_makes_the_same_run(first) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import earnings, settlement
+from .. import closing, earnings, settlement
 from ..extension import context
-from . import schemas
+from . import payout_schemas, schemas
 from .auth import ADMIN, BEARER, CREATOR, bearer, caller
 from .responses import ok
 
@@ -56,8 +56,9 @@ def get_statement(path: schemas.PeriodPath, query: schemas.StatementQuery) -> An
 )
 @bearer(ADMIN)
 def close_period(path: schemas.PeriodPath) -> Any:
-    """Close an ended period: its statement is frozen from now on."""
-    return ok(settlement.close(context(), _period(path.period)))
+    """Close an ended period: its statement is frozen from now on, and each guide
+    account whose payable plus balance reaches the minimum payout gets a payout."""
+    return ok(closing.close(context(), _period(path.period)))
 
 
 @bp.put(
@@ -80,11 +81,12 @@ def put_ad_spend(path: schemas.AdSpendPath, body: schemas.AdSpendBody) -> Any:
     "/creators/<creator_id>/earnings",
     tags=[tag],
     security=BEARER,
-    responses={200: schemas.Earnings, **ERRORS},
+    responses={200: payout_schemas.CreatorEarnings, **ERRORS},
 )
 @bearer(ADMIN, CREATOR)
 def creator_earnings(path: schemas.CreatorPath, query: schemas.EarningsQuery) -> Any:
-    """A creator's own part of a period's statement (that creator or an admin)."""
+    """A creator's own part of a period's statement (that creator or an admin);
+    an independent creator's adds `guide_payable` and the period's `payouts`."""
     principal = caller()
     viewer = None if principal.is_admin else principal.creator_id
     return ok(earnings.earnings_seen_by(context(), viewer, path.creator_id, query.period))

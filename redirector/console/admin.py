@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Response, flash, g, redirect, request, url_for
 
-from .. import links, orders, paging, registry, settlement
+from .. import closing, links, orders, paging, registry, settlement
 from ..api import schemas
 from ..context import Context
 from ..extension import context
@@ -194,7 +194,7 @@ def statement_csv(period: str) -> Any:
 @bp.post("/console/admin/statements/<period>/close")
 @requires(ADMIN)
 def close_statement(period: str) -> Any:
-    doc = settlement.close(context(), _period(period))
+    doc = closing.close(context(), _period(period))
     flash(_t("statement.closed_now", period=doc["period"]), "info")
     return redirect(url_for("console.statement", period=doc["period"]))
 

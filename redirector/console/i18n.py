@@ -31,6 +31,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.my_links": ("我的链接", "My links"),
     "nav.my_earnings": ("我的收益", "My earnings"),
     "nav.my_showcase": ("我的橱窗", "My showcase"),
+    "nav.payouts": ("打款", "Payouts"),
+    "nav.my_payouts": ("我的打款", "My payouts"),
     "nav.showcase": ("橱窗", "Showcase"),
     "nav.leaderboard": ("达人销量榜", "Sales leaderboard"),
     "nav.sign_in": ("登录", "Sign in"),
@@ -272,6 +274,70 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "earnings.lines": ("明细", "Lines"),
     "earnings.none": ("本期没有结算给你的订单。", "Nothing settled to you in this period."),
     "earnings.by_period": ("按结算周期", "By period"),
+    "earnings.payable_note": (
+        "应付导购：本期将付给你的金额（导购分成加广告返还，含调整），在本期结账时计入打款或结转。",
+        "Guide payable: what this period pays you (guide share plus ad rebate, adjustments "
+        "included), paid or carried over when the period closes.",
+    ),
+    "earnings.payouts": ("本期结账打款", "Paid at this period's close"),
+    # payouts
+    "payouts.title": ("{period} 结账打款", "Payouts at the close of {period}"),
+    "payouts.explain": (
+        "结账时，每个结算账户本期的应付导购（含调整行，可能为负）加上结转余额，"
+        "达到最低打款额 {minimum} 即生成一笔打款，否则结转到下次结账。"
+        "打款失败后金额退回余额，在之后的结账中再付。",
+        "At a close, each guide account's guide payable for the period (adjustment lines "
+        "included, negative ones too) plus the balance it carried becomes a payout when it "
+        "reaches the minimum of {minimum}; otherwise it carries to the next close. A failed "
+        "payout's amount returns to the balance and is paid at a later close.",
+    ),
+    "payouts.open": (
+        "本期尚未结账：结账时才会生成打款。",
+        "This period is not closed yet: its payouts are made when it closes.",
+    ),
+    "payouts.none": ("本期结账没有生成打款。", "No payout was made at this close."),
+    "payouts.csv": ("下载银行批量文件 (CSV)", "Download the bank batch (CSV)"),
+    "payouts.id": ("打款编号", "Payout"),
+    "payouts.name": ("户名", "Name"),
+    "payouts.created": ("生成时间", "Made"),
+    "payouts.outcome": ("结果", "Outcome"),
+    "payouts.reference": ("转账凭证号", "Reference"),
+    "payouts.reason": ("失败原因", "Reason"),
+    "payouts.mark_paid": ("标记已付", "Mark paid"),
+    "payouts.mark_failed": ("标记失败", "Mark failed"),
+    "payouts.failed_confirm": (
+        "标记打款 {id} 失败？金额将退回该账户余额。",
+        "Mark payout {id} failed? Its amount returns to the account's balance.",
+    ),
+    "payouts.marked_paid": ("打款 {id} 已标记为已付。", "Payout {id} is marked paid."),
+    "payouts.marked_failed": (
+        "打款 {id} 已标记为失败，金额已退回余额。",
+        "Payout {id} is marked failed: its amount is back in the balance.",
+    ),
+    "payouts.totals": ("本期合计", "This close"),
+    "payouts.balances": ("结转余额", "Balances carried"),
+    "payouts.balances_note": (
+        "下次结账时将与该账户的应付导购相加；负数来自结账后的退款。",
+        "Added to each account's guide payable at the next close; negative ones come from "
+        "refunds after a close.",
+    ),
+    "payouts.no_balances": ("没有结转余额。", "No account carries a balance."),
+    "payout.pending": ("待打款", "pending"),
+    "payout.paid": ("已付", "paid"),
+    "payout.failed": ("失败", "failed"),
+    "mypayouts.title": ("我的打款", "My payouts"),
+    "mypayouts.balance": ("结转余额", "Balance carried"),
+    "mypayouts.minimum": ("最低打款额", "Minimum payout"),
+    "mypayouts.explain": (
+        "每月结账时，你的应付导购加上结转余额达到最低打款额即打款，否则结转到下月。",
+        "At each month's close your guide payable plus your balance is paid once it reaches "
+        "the minimum payout; otherwise it carries to the next month.",
+    ),
+    "mypayouts.agency": (
+        "你的收益通过机构 {agency} 结算打款：你没有自己的打款与余额。",
+        "You are paid through your agency, {agency}: you have no payouts or balance of your own.",
+    ),
+    "mypayouts.none": ("还没有打款。", "No payouts yet."),
     # public pages
     "showcase.title": ("{name} 的橱窗", "{name}'s showcase"),
     "showcase.intro": (

@@ -34,7 +34,8 @@ clock) and plays it hour by hour on the mock clock:
   ``webhook-id``), as a storefront retrying would;
 - every agency records **ad spend** for each period the run touches, and with
   ``--close`` (the default) each period is **closed** once it has ended, so
-  later refunds of its orders become adjustment lines.
+  later refunds of its orders become adjustment lines and the close makes
+  **payouts**, which the books predict and compare (``Books.close_period``).
 
 Storefront callbacks are signed by :class:`redirector.storefront_client.StorefrontClient`
 with the secret the service gave each storefront: everything passes through

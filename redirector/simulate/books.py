@@ -14,7 +14,11 @@ Moved only by events the service accepted, and by the service's answers:
   refund's date;
 - **statements** (``Books.expected_statement``): each line split by
   ``money.split_commission`` on the channel's shares, and an account's ad spend
-  rebated over its lines by ``money.allocate_ad_rebate`` (channel-name order).
+  rebated over its lines by ``money.allocate_ad_rebate`` (channel-name order);
+- **payouts** (``Books.close_period``): at each close the run makes, each of
+  its accounts' ``guide_payable`` for the period plus the balance it carried
+  is paid when it reaches the service's minimum payout, else carried
+  (``payouts.due``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..money import allocate_ad_rebate, commission_of, split_commission
+from ..payouts import due
 from ..periods import Period, period_of
 from .shape import DAY_MS, at
 from .world import Click, Device, Link, Product, Storefront, World
@@ -129,6 +134,9 @@ class Books:
         self.periods_seen: set[str] = set()
         self.ad_spend: dict[tuple[str, str], int] = {}  # (period, account) -> amount
         self.lines: dict[tuple[str, str, str, bool], Line] = {}
+        self.min_payout = 0  # the service's, read before the first close
+        self.balances: dict[str, int] = {}  # account -> carried into the next close
+        self.payouts: list[tuple[str, str, int]] = []  # (period, account, amount)
 
     def count(self, name: str, n: int = 1) -> None:
         with self.lock:
@@ -321,6 +329,18 @@ class Books:
             "creators": {c: tuple(v) for c, v in line.creators.items()},
             "order_ids": sorted(line.order_refs),
         }
+
+    def close_period(self, period: str) -> None:
+        """The payouts the close of ``period`` makes to this run's accounts."""
+        payable: dict[str, int] = defaultdict(int)
+        for (account, _, _), line in self.expected_statement(period).items():
+            payable[account] += line["guide_payable"]
+        for account in sorted(set(payable) | set(self.balances)):
+            carried = self.balances.get(account, 0)
+            decided = due(account, payable.get(account, 0), carried, self.min_payout)
+            if decided.payout:
+                self.payouts.append((period, account, decided.payout))
+            self.balances[account] = decided.balance
 
     def accounts(self) -> set[str]:
         """The guide accounts of this run: only their lines are compared."""

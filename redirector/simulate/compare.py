@@ -1,10 +1,11 @@
 """The comparison: the simulator's books against what the API reports.
 
 Every link's stats (clicks, unique clicks, bot clicks, orders, GMV,
-commission), and every statement from the start month to the month the clock
-ends in, line by line. Only lines of this run's accounts are compared, so
-several runs may share one service; when a statement holds only this run's
-lines, its totals must also be their sum.
+commission), every statement from the start month to the month the clock
+ends in, line by line, and the payouts and balances of this run's accounts.
+Only lines of this run's accounts are compared, so several runs may share
+one service; when a statement holds only this run's lines, its totals must
+also be their sum.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "LINK_FIGURES",
     "Comparison",
     "compare_links",
+    "compare_payouts",
     "compare_statements",
     "read_links",
     "read_statement",
@@ -141,8 +143,41 @@ def _line_mismatches(
     return out
 
 
+def compare_payouts(http: Http, books: Books) -> Comparison:
+    """Each of this run's accounts: the payouts its closes made (period and
+    amount, in order) and the balance it carries."""
+    names = ("payouts", "paid out", "carried")
+    simulated, reported = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
+    mismatches: list[str] = []
+    for account in sorted(books.accounts()):
+        kind, ident = account.split(":", 1)
+        _, doc = http.api("GET", f"/api/v1/payouts?account_id={ident}")
+        theirs = [(p["period"], p["amount"]) for p in doc["payouts"] if p["account_type"] == kind]
+        ours = [(period, amount) for period, who, amount in books.payouts if who == account]
+        _, balance = http.api("GET", f"/api/v1/accounts/{ident}/balance")
+        carried = books.balances.get(account, 0)
+        for side, made, left in (
+            (simulated, ours, carried),
+            (reported, theirs, balance["balance"]),
+        ):
+            side["payouts"] += len(made)
+            side["paid out"] += sum(amount for _, amount in made)
+            side["carried"] += left
+        if ours != theirs:
+            mismatches.append(f"payouts of {account}: simulator {ours}, API {theirs}")
+        if carried != balance["balance"]:
+            mismatches.append(
+                f"balance of {account}: simulator {carried}, API {balance['balance']}"
+            )
+    return Comparison(simulated, reported, mismatches)
+
+
 def summary_rows(
-    links: Comparison, statements: Comparison, counts: Counter[str], orders: list[Order]
+    links: Comparison,
+    statements: Comparison,
+    counts: Counter[str],
+    orders: list[Order],
+    payouts: Comparison | None = None,
 ) -> list[Row]:
     """The summary's figures, simulator beside API where the API reports one."""
     c = counts
@@ -172,4 +207,16 @@ def summary_rows(
         rows.append(
             Row(label, statements.simulated[name], statements.reported[name], money, section)
         )
+    if payouts is not None:
+        for i, name in enumerate(("payouts", "paid out", "carried")):
+            label = {"payouts": "payouts made", "paid out": "paid out", "carried": "balances"}[name]
+            rows.append(
+                Row(
+                    label,
+                    payouts.simulated[name],
+                    payouts.reported[name],
+                    money=i > 0,
+                    section="payouts" if i == 0 else "",
+                )
+            )
     return rows

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from ..periods import Period
 from .books import Books
-from .compare import compare_links, compare_statements, summary_rows
+from .compare import compare_links, compare_payouts, compare_statements, summary_rows
 from .options import Options, SimulationError, SimulationResult
 from .orders import Orders
 from .posts import Publisher
@@ -108,7 +108,14 @@ class Simulation:
         read_programs(self.world, self.http)
         read_timezone(self.world, self.http, self.start_ms)
         build_world(self.world, self.http, self.rng_world, self.o.creators, self.clock)
+        self.read_min_payout()
         self.traffic.calibrate_live()
+
+    def read_min_payout(self) -> None:
+        """The service's minimum payout, as any account's balance tells it."""
+        account_id = self.world.creators[0].account.split(":", 1)[1]
+        _, doc = self.http.api("GET", f"/api/v1/accounts/{account_id}/balance")
+        self.books.min_payout = int(doc["min_payout"])
 
     def clock(self) -> datetime:
         """The simulated now, which dates the storefronts' events."""
@@ -200,6 +207,8 @@ class Simulation:
         if status == 409 and "already closed" not in str(doc):
             raise SimulationError(f"closing {name} was refused: {doc}")
         self.books.closed.add(name)
+        if status == 200:  # this run's close: it made the payouts
+            self.books.close_period(name)
 
     # -- the comparison ----------------------------------------------------------
 
@@ -219,6 +228,7 @@ class Simulation:
         links = compare_links(self.http, self.world)
         periods = self.periods_to_read()
         statements = compare_statements(self.http, self.books, periods)
+        paid = compare_payouts(self.http, self.books)
         books = self.books
         more = books.counts["errors"] - len(books.errors)
         return SimulationResult(
@@ -226,8 +236,8 @@ class Simulation:
             run_id=self.run_id,
             start=self.start_date,
             days=self.o.days,
-            rows=summary_rows(links, statements, books.counts, self.orders.orders),
-            mismatches=[*links.mismatches, *statements.mismatches],
+            rows=summary_rows(links, statements, books.counts, self.orders.orders, paid),
+            mismatches=[*links.mismatches, *statements.mismatches, *paid.mismatches],
             findings=[f"{text}: {n}" for text, n in sorted(books.findings.items())],
             errors=[*books.errors, *([f"... and {more} more"] if more > 0 else [])],
             periods=periods,
