@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError
+from .destinations import normalize_hosts
+from .errors import ConfigError, InvalidField
 from .fraud import FraudRules, load_fraud_rules
 from .programs import Program, load_programs
 from .proxies import Network, parse_networks
@@ -43,6 +44,7 @@ TRUSTED_PROXIES = "REDIRECTOR_TRUSTED_PROXIES"
 AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
 LINK_CREATION_LIMIT = "REDIRECTOR_LINK_CREATION_LIMIT"
 FRAUD = "REDIRECTOR_FRAUD"
+IMAGE_HOSTS = "REDIRECTOR_IMAGE_HOSTS"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to the defaults.
@@ -95,6 +97,9 @@ class Settings:
     # Click-fraud thresholds: floods of clicks, instant conversions (``fraud.py``).
     fraud: FraudRules = field(default_factory=FraudRules)
     fraud_path: Path | None = None
+    # Hosts product images may come from besides their storefront's (a CDN),
+    # checked like a storefront's hosts.
+    image_hosts: tuple[str, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -144,6 +149,7 @@ class Settings:
         fraud = load_fraud_rules(fraud_path, FRAUD)
         spool_dir = _spool_dir(env, redis_url, cluster_url)
         link_cache_seconds = _link_cache_seconds(env)
+        image_hosts = _image_hosts(env)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -164,6 +170,7 @@ class Settings:
             link_creation_limit=link_creation_limit,
             fraud=fraud,
             fraud_path=fraud_path,
+            image_hosts=image_hosts,
         )
 
 
@@ -298,6 +305,15 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[Network, ...]:
         return parse_networks(env.get(TRUSTED_PROXIES, ""))
     except ValueError as exc:
         raise ConfigError(f"{TRUSTED_PROXIES}: {exc}") from None
+
+
+def _image_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    names = [h for h in env.get(IMAGE_HOSTS, "").split(",") if h.strip()]
+    try:
+        return tuple(normalize_hosts(names)) if names else ()
+    except InvalidField as exc:
+        reason = exc.details["fields"][0]["message"]
+        raise ConfigError(f"{IMAGE_HOSTS}: {reason}") from None
 
 
 def _auth_failure_limit(env: Mapping[str, str]) -> str:
