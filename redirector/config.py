@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .destinations import normalize_hosts
 from .errors import ConfigError, InvalidField
 from .fraud import FraudRules, load_fraud_rules
+from .landing import LandingRules, load_landing_rules
 from .programs import Program, load_programs
 from .proxies import Network, parse_networks
 from .spool import NotPrivate, private_directory, store_directory
@@ -44,6 +45,7 @@ TRUSTED_PROXIES = "REDIRECTOR_TRUSTED_PROXIES"
 AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
 LINK_CREATION_LIMIT = "REDIRECTOR_LINK_CREATION_LIMIT"
 FRAUD = "REDIRECTOR_FRAUD"
+LANDING = "REDIRECTOR_LANDING"
 IMAGE_HOSTS = "REDIRECTOR_IMAGE_HOSTS"
 
 # The programs file shipped beside the package in a source checkout (and copied
@@ -51,6 +53,8 @@ IMAGE_HOSTS = "REDIRECTOR_IMAGE_HOSTS"
 SHIPPED_PROGRAMS = Path(__file__).resolve().parent.parent / "config" / "programs.toml"
 # Click-fraud thresholds (``fraud.py``), shipped and overridden the same way.
 SHIPPED_FRAUD = SHIPPED_PROGRAMS.with_name("fraud.toml")
+# What a phone's click does per in-app browser (``landing.py``), the same way.
+SHIPPED_LANDING = SHIPPED_PROGRAMS.with_name("landing.toml")
 
 MIN_SECRET_KEY_LENGTH = 16
 # The admin token opens everything: long, and not plainly guessable (see _guessable).
@@ -100,6 +104,9 @@ class Settings:
     # Hosts product images may come from besides their storefront's (a CDN),
     # checked like a storefront's hosts.
     image_hosts: tuple[str, ...] = ()
+    # What a phone's click does per in-app browser and platform (``landing``).
+    landing: LandingRules = field(default_factory=LandingRules)
+    landing_path: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -150,6 +157,8 @@ class Settings:
         spool_dir = _spool_dir(env, redis_url, cluster_url)
         link_cache_seconds = _link_cache_seconds(env)
         image_hosts = _image_hosts(env)
+        landing_path = _settings_file(env, LANDING, SHIPPED_LANDING)
+        landing = load_landing_rules(landing_path, LANDING)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -171,6 +180,8 @@ class Settings:
             fraud=fraud,
             fraud_path=fraud_path,
             image_hosts=image_hosts,
+            landing=landing,
+            landing_path=landing_path,
         )
 
 
