@@ -14,7 +14,7 @@ carries another's token):
 |---|---|---|
 | ``wecom`` | ``wxwork/`` | WeCom (企业微信) also says ``MicroMessenger``: before WeChat |
 | ``wechat`` | ``MicroMessenger`` | an old WeChat for Android also says ``QQ/``: before QQ |
-| ``qq`` | ``QQ/<digit>`` (not ``MQQBrowser/``) | mobile QQ, and TIM and iPad QQ, which share its browser |
+| ``qq`` | ``QQ/<digit>`` (not ``MQQBrowser/``) | mobile QQ; TIM and iPad QQ share its browser |
 | ``weibo`` | ``Weibo``, ``__weibo__`` | Weibo, Weibo Lite, Weibo International |
 | ``douyin`` | ``aweme`` | Douyin and Douyin Lite (``aweme_lite``) |
 | ``toutiao`` | ``NewsArticle/`` | Toutiao (今日头条), also a ByteDance WebView |

@@ -108,12 +108,10 @@ class LandingRules:
 
     def action(self, app: str | None, platform: str, storefront_id: str) -> Action:
         """The rule, stated once: the first row that names the platform."""
-        rows = (
-            self.storefronts[storefront_id] if storefront_id in self.storefronts else None,
-            self.table,
-        )
-        specific = [r.apps.get(app, {}) for r in rows if r is not None] if app else []
-        for row in [*specific, *(r.default for r in rows if r is not None)]:
+        shop = self.storefronts.get(storefront_id)
+        levels = (shop, self.table) if shop is not None else (self.table,)
+        specific = [level.apps.get(app, {}) for level in levels] if app else []
+        for row in [*specific, *(level.default for level in levels)]:
             if platform in row:
                 return row[platform]
             if platform == "harmonyos" and "android" in row:
