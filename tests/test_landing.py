@@ -25,6 +25,7 @@ from redirector.errors import ConfigError, StoreUnavailable
 from redirector.extension import context_of
 from redirector.in_app import APPS
 from redirector.landing import PHONE_PLATFORMS, LandingRules, Route, load_landing_rules
+from redirector.simulate.traffic import page_destination
 from tests.conftest import DESKTOP_CHROME, TEA_APP, TEA_PRODUCT, TEA_WEB, Api
 from tests.user_agents import IN_APP, WECHAT_HARMONYOS, WECHAT_WINDOWS
 
@@ -532,3 +533,10 @@ def test_a_desktop_click_is_unchanged_by_the_landing_rules(
 
     assert response.status_code == 302 and response.data == b""
     assert response.headers["Location"].startswith(TEA_WEB + "&rd_click=")
+
+
+def test_the_simulated_shopper_goes_on_by_the_page_button(client: Any, tea: dict[str, Any]) -> None:
+    html = click(client, tea, WECHAT_IOS).text
+
+    assert page_destination(html) == page_links(html)["open-destination"]
+    assert page_destination("<p>no page</p>") is None
