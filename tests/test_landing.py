@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis
 from click.testing import CliRunner
 from werkzeug.test import Client
 
@@ -26,7 +27,9 @@ from redirector.extension import context_of
 from redirector.in_app import APPS
 from redirector.landing import PHONE_PLATFORMS, LandingRules, Route, load_landing_rules
 from redirector.simulate.traffic import page_destination
+from redirector.store import STORE_AWAY
 from tests.conftest import DESKTOP_CHROME, TEA_APP, TEA_PRODUCT, TEA_WEB, Api
+from tests.servers import wait_until
 from tests.user_agents import IN_APP, WECHAT_HARMONYOS, WECHAT_WINDOWS
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config" / "landing.toml"
@@ -540,3 +543,29 @@ def test_the_simulated_shopper_goes_on_by_the_page_button(client: Any, tea: dict
 
     assert page_destination(html) == page_links(html)["open-destination"]
     assert page_destination("<p>no page</p>") is None
+
+
+def test_in_an_outage_a_recent_link_still_gets_its_page_and_the_click_is_spooled(
+    api: Api, store: Any, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A deployment on Redis (so the outage fallback is on), here on the test's store.
+    env = {**env, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIRECTOR_SPOOL_DIR": str(tmp_path)}
+    app = create_app(Settings.from_env(env), store=store, test_config={"TESTING": True})
+    phone = app.test_client()
+    tea = api.link(api.world()["alice"])
+    assert click(phone, tea, WECHAT_IOS).status_code == 200  # seen: this worker keeps a copy
+
+    def away(*_: Any, **__: Any) -> Any:
+        raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("Redis is away")
+
+    monkeypatch.setattr(clicks, "record_click", away)
+    monkeypatch.setattr(registry, "product", away)
+    response = click(phone, tea, WECHAT_IOS, headers={"Accept-Language": "en"})
+
+    assert response.status_code == 200
+    assert 'id="product-unavailable"' in response.text
+    spooled = click_id_of(page_links(response.text)["open-destination"])
+    assert page_links(response.text)["open-destination"] == f"{TEA_APP}&rd_click={spooled}"
+    # The spooled click reaches the store (here at once: only the redirect fails).
+    wait_until(lambda: clicks.get_click(store, spooled) is not None, timeout=10, what="replay")
+    assert stats(api, tea) == (2, 1, 0)
