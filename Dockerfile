@@ -9,7 +9,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     REDIRECTOR_PROGRAMS=/app/config/programs.toml \
-    REDIRECTOR_FRAUD=/app/config/fraud.toml
+    REDIRECTOR_FRAUD=/app/config/fraud.toml \
+    REDIRECTOR_LANDING=/app/config/landing.toml
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home redirector
 WORKDIR /app
 COPY --from=build /wheels /wheels

@@ -1,8 +1,8 @@
 """User-agent classification for the redirect hot path.
 
 Decides whether a click comes from a mobile platform (which gets the product's
-app deep link), which in-app browser it was made in, and whether it is a bot
-(crawler or link-preview fetcher), which is redirected but flagged.
+app deep link), which in-app browser it was made in (``in_app``), and whether
+it is a bot (crawler or link-preview fetcher), which is redirected but flagged.
 
 A browser's request is a bot click too when its headers say that no person
 asked for the page (``fetch_bot``): a prefetch (``Purpose``/``Sec-Purpose:
@@ -23,6 +23,8 @@ from typing import Any
 
 import crawleruseragents
 import ua_parser
+
+from .in_app import app_of
 
 __all__ = [
     "CRAWLER_PATTERNS_COMPILED",
@@ -45,7 +47,7 @@ class UserAgentClass:
     """Classification of one User-Agent header."""
 
     platform: str  # "ios" | "android" | "harmonyos" | "desktop" | "other"
-    app: str | None  # in-app browser: "weibo" | "douyin" | "kuaishou" | "wechat" | None
+    app: str | None  # the in-app browser (``in_app.APPS``), or None
     bot: str | None  # None for humans, else "crawler" | "preview"
 
     @property
@@ -260,28 +262,6 @@ def _platform(ua: str) -> str:
     return _UA_PARSER_PLATFORMS.get(parsed.family, "other")
 
 
-# --- In-app browsers ----------------------------------------------------------
-
-_APP_RE = re.compile(
-    r"(?P<wechat>MicroMessenger)"
-    r"|(?P<weibo>Weibo|__weibo__)"
-    r"|(?P<douyin>aweme|BytedanceWebview|ByteLocale|ByteFullLocale)"
-    r"|(?P<kuaishou>Kwai|kwai|ksNebula)"
-)
-# TikTok shares ByteDance's WebView tokens but is a different app and market.
-_TIKTOK_RE = re.compile(r"musical_ly|\btrill_|AppName/trill")
-
-
-def _app(ua: str) -> str | None:
-    match = _APP_RE.search(ua)
-    if match is None:
-        return None
-    app = match.lastgroup
-    if app == "douyin" and "aweme" not in ua and _TIKTOK_RE.search(ua):
-        return None
-    return app
-
-
 # --- Public API ---------------------------------------------------------------
 
 _NO_USER_AGENT = UserAgentClass(platform="other", app=None, bot="crawler")
@@ -304,7 +284,7 @@ def classify_user_agent(user_agent: str | None) -> UserAgentClass:
         bot = "preview"
     elif _CRAWLER_RE.search(ua):
         bot = "crawler"
-    return UserAgentClass(platform=_platform(ua), app=_app(ua), bot=bot)
+    return UserAgentClass(platform=_platform(ua), app=app_of(ua), bot=bot)
 
 
 def is_prefetch(purpose: str | None, sec_purpose: str | None) -> bool:

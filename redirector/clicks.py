@@ -158,7 +158,8 @@ class ClickPolicy:
 # ARGV[16] the records bucket (its number, as in the click id)
 # Answers {404} for an unknown link, {410} for a disabled link or inactive
 # product (never to a replay), else {302, web_url, app_url, click_param, unique,
-# already, suspicious, next bucket}. It reads the link and records the click in one
+# already, suspicious, next bucket, storefront id, product id} (the ids tell the
+# redirect its landing rule and page, ``landing``). It reads the link and records the click in one
 # step, so a disabled link stops on the next click. A replayed click whose record
 # exists already counts nothing and answers already = 1: a click id is recorded
 # once, however often it is replayed (a spooled click whose first attempt did
@@ -170,13 +171,13 @@ class ClickPolicy:
 CLICK = Script(
     """
 local link = redis.call('HMGET', KEYS[1], 'active', 'product_active', 'web_url', 'app_url',
-                        'click_param')
+                        'click_param', 'storefront_id', 'product_id')
 if not link[1] or not link[3] then return {404} end
 local replay = ARGV[10] == '1'
 if not replay and (link[1] ~= '1' or link[2] ~= '1') then return {410} end
 local next_bucket = tonumber(redis.call('HGET', KEYS[8], '#') or '0')
 if replay and redis.call('HEXISTS', KEYS[4], ARGV[2]) == 1 then
-  return {302, link[3], link[4], link[5], 0, 1, 0, next_bucket}
+  return {302, link[3], link[4], link[5], 0, 1, 0, next_bucket, link[6], link[7]}
 end
 local now = tonumber(ARGV[1])
 local unique = 0
@@ -226,7 +227,7 @@ if entries >= tonumber(ARGV[15]) and bucket >= next_bucket then
   next_bucket = bucket + 1
   redis.call('HSET', KEYS[8], '#', next_bucket)
 end
-return {302, link[3], link[4], link[5], unique, 0, suspicious, next_bucket}
+return {302, link[3], link[4], link[5], unique, 0, suspicious, next_bucket, link[6], link[7]}
 """
 )
 
@@ -352,6 +353,8 @@ class ClickOutcome(NamedTuple):
     already_recorded: bool = False  # the click id was recorded before: nothing counted
     suspicious: bool = False  # over a flood threshold (``fraud``)
     next_bucket: int = 0  # where the link's next clicks of the day go (``RecordBuckets``)
+    storefront_id: str = ""  # the product's, for its landing rule (``landing``)
+    product_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +442,8 @@ def _outcome(answer: Any) -> ClickOutcome:
         int(answer[5]) == 1,
         int(answer[6]) == 1,
         int(answer[7]),
+        answer[8] or "",
+        answer[9] or "",
     )
 
 

@@ -20,8 +20,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError
+from .destinations import normalize_hosts
+from .errors import ConfigError, InvalidField
 from .fraud import FraudRules, load_fraud_rules
+from .landing import LandingRules, load_landing_rules
 from .programs import Program, load_programs
 from .proxies import Network, parse_networks
 from .spool import NotPrivate, private_directory, store_directory
@@ -44,12 +46,16 @@ AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
 LINK_CREATION_LIMIT = "REDIRECTOR_LINK_CREATION_LIMIT"
 FRAUD = "REDIRECTOR_FRAUD"
 MIN_PAYOUT = "REDIRECTOR_MIN_PAYOUT"
+LANDING = "REDIRECTOR_LANDING"
+IMAGE_HOSTS = "REDIRECTOR_IMAGE_HOSTS"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to the defaults.
 SHIPPED_PROGRAMS = Path(__file__).resolve().parent.parent / "config" / "programs.toml"
 # Click-fraud thresholds (``fraud.py``), shipped and overridden the same way.
 SHIPPED_FRAUD = SHIPPED_PROGRAMS.with_name("fraud.toml")
+# What a phone's click does per in-app browser (``landing.py``), the same way.
+SHIPPED_LANDING = SHIPPED_PROGRAMS.with_name("landing.toml")
 
 MIN_SECRET_KEY_LENGTH = 16
 # The admin token opens everything: long, and not plainly guessable (see _guessable).
@@ -100,6 +106,12 @@ class Settings:
     fraud_path: Path | None = None
     # The least a guide account is paid at a close (``payouts``); less carries over.
     min_payout: int = DEFAULT_MIN_PAYOUT
+    # Hosts product images may come from besides their storefront's (a CDN),
+    # checked like a storefront's hosts.
+    image_hosts: tuple[str, ...] = ()
+    # What a phone's click does per in-app browser and platform (``landing``).
+    landing: LandingRules = field(default_factory=LandingRules)
+    landing_path: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -150,6 +162,9 @@ class Settings:
         spool_dir = _spool_dir(env, redis_url, cluster_url)
         link_cache_seconds = _link_cache_seconds(env)
         min_payout = _min_payout(env)
+        image_hosts = _image_hosts(env)
+        landing_path = _settings_file(env, LANDING, SHIPPED_LANDING)
+        landing = load_landing_rules(landing_path, LANDING)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -171,6 +186,9 @@ class Settings:
             fraud=fraud,
             fraud_path=fraud_path,
             min_payout=min_payout,
+            image_hosts=image_hosts,
+            landing=landing,
+            landing_path=landing_path,
         )
 
 
@@ -305,6 +323,15 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[Network, ...]:
         return parse_networks(env.get(TRUSTED_PROXIES, ""))
     except ValueError as exc:
         raise ConfigError(f"{TRUSTED_PROXIES}: {exc}") from None
+
+
+def _image_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    names = [h for h in env.get(IMAGE_HOSTS, "").split(",") if h.strip()]
+    try:
+        return tuple(normalize_hosts(names)) if names else ()
+    except InvalidField as exc:
+        reason = exc.details["fields"][0]["message"]
+        raise ConfigError(f"{IMAGE_HOSTS}: {reason}") from None
 
 
 def _auth_failure_limit(env: Mapping[str, str]) -> str:

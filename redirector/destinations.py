@@ -166,7 +166,11 @@ def _scheme_and_host(field: str, url: str) -> tuple[str, str | None]:
     return parts.scheme.lower(), parts.hostname
 
 
-def check_destination(field: str, url: str, allowed: Allowed, *, web: bool) -> None:
+def check_destination(
+    field: str, url: str, allowed: Allowed, *, web: bool, hosts_named: str | None = None
+) -> None:
+    """Refuses ``url`` unless it follows the rules above; ``hosts_named`` says
+    which hosts ``allowed`` holds, when not only the storefront's."""
     scheme, host = _scheme_and_host(field, url)
     if scheme not in WEB_SCHEMES and (web or scheme not in allowed.app_schemes):
         expected = "an http or https URL" if web else "http, https or the storefront's app scheme"
@@ -182,9 +186,8 @@ def check_destination(field: str, url: str, allowed: Allowed, *, web: bool) -> N
         # "item.taobao.com%2f.evil" or "a..b": an app may read such a host otherwise.
         raise InvalidField.one(field, f"host {host!r} is not a DNS name")
     if not host_allowed(host, allowed.hosts):
-        raise InvalidField.one(
-            field, f"host {host!r} is not one of storefront {allowed.storefront_id!r}'s hosts"
-        )
+        named = hosts_named or f"storefront {allowed.storefront_id!r}'s hosts"
+        raise InvalidField.one(field, f"host {host!r} is not one of {named}")
 
 
 def allows(allowed: Allowed, url: str, *, web: bool) -> bool:

@@ -20,7 +20,8 @@ so they live in one Redis Cluster slot:
 - ``{registry}``: agencies, creators, API keys, storefronts, products and the
   link indexes: small, rarely written, and written together in transactions
   (MULTI/WATCH need one slot on a cluster). The redirect never reads them: each
-  link carries a copy of its destination.
+  link carries a copy of its destination (a landing page, once its click is
+  recorded, reads its product here for the title, price and share code).
 - ``{console}``: the console's sessions and, per holder, the index of its
   sessions (ended together in one transaction).
 """

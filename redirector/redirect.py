@@ -15,8 +15,11 @@ does any other store error: never a 500.
 Rules (docs/domain.md, Redirect):
 - a token that does not verify, or names no link: 404, a small page, no Location;
 - a disabled link or an inactive product: 410;
-- mobile (iOS, Android, HarmonyOS, in-app browsers) goes to the app deep link
-  when the product has one, anything else to the web URL;
+- a phone (iOS, Android, HarmonyOS) goes where the landing rules say for the
+  in-app browser it was opened in and the product's storefront (``landing``):
+  to the app deep link (the web URL when the product has none), to the web URL,
+  or to a landing page, served by the console (``console.landing``) once the
+  click is recorded; anything else goes to the web URL;
 - the click id is appended in the storefront's parameter after the URL's own
   query, which is kept byte for byte (``with_click_id``);
 - bots (crawler and link-preview agents, HEAD, prefetches and previews, and
@@ -43,6 +46,7 @@ from .context import Context
 from .devices import DEVICE_ID_LENGTH, IpHasher, cookie_value
 from .errors import StoreUnavailable
 from .ids import random_id
+from .landing import ENVIRON_KEY, WEB, LandingVisit, Route
 from .links import local_date
 from .outage import Outage
 from .proxies import ClientIp
@@ -97,7 +101,9 @@ class Visit(NamedTuple):
 
     link_id: str
     head: bool  # HEAD: answered without a body, and counted as a bot
-    mobile: bool  # the agent can open an app deep link
+    route: Route  # where the click goes (``landing``): ``WEB`` for bots and desktops
+    app: str | None  # the in-app browser, for a landing page's words
+    platform: str
     bot: bool
     user_agent: str  # the class the click is recorded with
     device: str  # the raw device id: the cookie's, or a new one
@@ -124,6 +130,7 @@ class Redirector:
         self.buckets = clicks.RecordBuckets()
         # X-Forwarded-For is believed only from the proxies the settings trust.
         self.client_ip = ClientIp(settings.trusted_proxies)
+        self.landing = settings.landing
         secure = "; Secure" if (settings.public_url or "").startswith("https:") else ""
         self.cookie_suffix = (
             f"; Max-Age={DEVICE_COOKIE_MAX_AGE}; Path=/; HttpOnly; SameSite=Lax{secure}"
@@ -149,7 +156,7 @@ class Redirector:
 
     def redirect(
         self, environ: dict[str, Any], start_response: StartResponse, token: str
-    ) -> list[bytes]:
+    ) -> Iterable[bytes]:
         """What this visit is (``visit``), then the store's word on it, answered."""
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "GET" and method != "HEAD":
@@ -165,7 +172,7 @@ class Redirector:
         try:
             outcome = clicks.record_click(self.store, click, self.policy)
         except StoreUnavailable:
-            return self._offline(start_response, visit, click)
+            return self._offline(environ, start_response, visit, click)
         except redis.RedisError as exc:
             return self._store_error(start_response, visit.head, exc)
         self.buckets.learn(visit.link_id, now_ms // DAY_MS, outcome)
@@ -173,7 +180,7 @@ class Redirector:
             return self._refused(start_response, visit, outcome.status)
         if self.outage is not None:
             self.outage.remember(visit.link_id, outcome)
-        return self._found(start_response, outcome, visit, click.click_id)
+        return self._found(environ, start_response, outcome, visit, click.click_id)
 
     def visit(self, environ: dict[str, Any], token: str, head: bool) -> Visit | None:
         """The link the token names (None: none), the agent, the device."""
@@ -199,7 +206,12 @@ class Redirector:
                 device = random_id(DEVICE_ID_LENGTH)
             else:
                 device, new_cookie = self.devices.issue()
-        return Visit(link_id, head, agent.mobile, bot, user_agent, device, new_cookie)
+        # Bots get the web page even with a phone's user agent: a crawler or a
+        # preview fetcher cannot open an app, and the page is what it should see.
+        route = self.landing.route(agent.app, agent.platform) if agent.mobile and not bot else WEB
+        return Visit(
+            link_id, head, route, agent.app, agent.platform, bot, user_agent, device, new_cookie
+        )
 
     def click(self, environ: dict[str, Any], visit: Visit, now_ms: int) -> ClickFacts:
         """The visit as a click made now, in the records bucket its link fills."""
@@ -221,28 +233,54 @@ class Redirector:
 
     def _found(
         self,
+        environ: dict[str, Any],
         start_response: StartResponse,
         outcome: ClickOutcome,
         visit: Visit,
         click_id: str,
-    ) -> list[bytes]:
-        bot = visit.bot
-        self.outcomes["bot" if bot else "human"].inc()
-        # Bots get the web page even with a phone's user agent: a crawler or a
-        # preview fetcher cannot open an app, and the page is what it should see.
-        deep = visit.mobile and not bot and outcome.app_url
-        url = outcome.app_url if deep else outcome.web_url
+    ) -> Iterable[bytes]:
+        self.outcomes["bot" if visit.bot else "human"].inc()
+        action = visit.route.at(outcome.storefront_id)
+        if action == "landing":
+            return self._landing(environ, start_response, outcome, visit, click_id)
+        url = outcome.app_url if action == "app" and outcome.app_url else outcome.web_url
         headers = [
             ("Location", with_click_id(url, outcome.click_param, click_id)),
             ("Content-Length", "0"),
             ("Cache-Control", "no-store"),
         ]
         if visit.new_cookie:
-            headers.append(
-                ("Set-Cookie", f"{DEVICE_COOKIE}={visit.new_cookie}{self.cookie_suffix}")
-            )
+            headers.append(("Set-Cookie", self._device_cookie(visit.new_cookie)))
         start_response("302 FOUND", headers)
         return []
+
+    def _landing(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        outcome: ClickOutcome,
+        visit: Visit,
+        click_id: str,
+    ) -> Iterable[bytes]:
+        """The click is recorded: the console's landing page answers, told of it
+        in the environ (no other request reaches that page)."""
+        param = outcome.click_param
+        web_url = with_click_id(outcome.web_url, param, click_id)
+        app_url = with_click_id(outcome.app_url, param, click_id) if outcome.app_url else ""
+        environ[ENVIRON_KEY] = LandingVisit(
+            link_id=visit.link_id,
+            product_id=outcome.product_id,
+            click_id=click_id,
+            app=visit.app,
+            platform=visit.platform,
+            open_url=app_url or web_url,
+            web_url=web_url,
+            set_cookie=self._device_cookie(visit.new_cookie) if visit.new_cookie else None,
+        )
+        return self.app(environ, start_response)
+
+    def _device_cookie(self, value: str) -> str:
+        return f"{DEVICE_COOKIE}={value}{self.cookie_suffix}"
 
     def _refused(self, start_response: StartResponse, visit: Visit, status: int) -> list[bytes]:
         if self.outage is not None:
@@ -267,8 +305,12 @@ class Redirector:
         )
 
     def _offline(
-        self, start_response: StartResponse, visit: Visit, click: ClickFacts
-    ) -> list[bytes]:
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        visit: Visit,
+        click: ClickFacts,
+    ) -> Iterable[bytes]:
         """The store is away: a recently redirected link is answered, its click
         spooled (``outage``); anything else 503."""
         seen = None
@@ -279,7 +321,7 @@ class Redirector:
                 self._log_once(exc, "the spool refusing a click")
         if seen is None:
             return self._unavailable(start_response, visit.head)
-        return self._found(start_response, seen, visit, click.click_id)
+        return self._found(environ, start_response, seen, visit, click.click_id)
 
     def _store_error(
         self, start_response: StartResponse, head: bool, exc: BaseException

@@ -27,12 +27,12 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import redis
 
-from . import keys, webhooks
+from . import keys, library, webhooks
 from .destinations import (
     Allowed,
     check_destination,
@@ -376,12 +376,20 @@ def _resealed(box: SecretBox, sealed: str) -> str:
 
 
 def put_product(
-    r: StoreClient, product_id: str, fields: dict[str, Any], now_ms: int
+    r: StoreClient,
+    product_id: str,
+    fields: dict[str, Any],
+    now_ms: int,
+    *,
+    image_hosts: tuple[str, ...] = (),
 ) -> tuple[dict, bool]:
+    """Create or update; ``image_hosts`` are where an image may come from besides
+    the storefront's hosts (``library.check_image_url``)."""
     storefront = get_storefront_for_field(r, fields["storefront_id"])
     check_destination("web_url", fields["web_url"], storefront.allowed, web=True)
     if fields.get("app_url"):
         check_destination("app_url", fields["app_url"], storefront.allowed, web=False)
+    showcase = library.showcase_fields(fields, storefront.allowed, image_hosts)
     key = keys.product(product_id)
     current = r.hget(key, "storefront_id")
     if current is not None and current != storefront.id:
@@ -398,6 +406,7 @@ def put_product(
         "app_url": fields.get("app_url") or "",
         "active": "1" if fields.get("active", True) else "0",
         "updated_at": now_ms,
+        **showcase,
     }
     pipe = r.pipeline(transaction=True)  # MULTI: the record and its revision change together
     pipe.hsetnx(key, "created_at", now_ms)
@@ -429,6 +438,10 @@ def _product_json(product_id: str, data: dict[str, str], sales: dict[str, str]) 
         "web_url": data["web_url"],
         "app_url": data["app_url"] or None,
         "active": data["active"] == "1",
+        # Absent on a product saved before the library had them: none.
+        "category": data.get("category") or None,
+        "image_url": data.get("image_url") or None,
+        "share_code": data.get("share_code") or None,
         "created_at": int(data["created_at"]),
         "updated_at": int(data["updated_at"]),
         "sales": {"orders": int(sales.get("orders", 0)), "gmv": int(sales.get("gmv", 0))},
@@ -443,6 +456,19 @@ def get_product(r: StoreClient, product_id: str) -> dict:
     if not data or "title" not in data:
         raise NotFound(f"product {product_id!r} not found")
     return _product_json(product_id, data, sales)
+
+
+class HoldsStore(Protocol):
+    """What ``product`` needs of a context (``Context`` holds more): the registry
+    cannot import ``context``, whose signers import the registry."""
+
+    @property
+    def store(self) -> StoreClient: ...
+
+
+def product(ctx: HoldsStore, product_id: str) -> dict:
+    """A product with every field, as the API shows it (``NotFound`` if none)."""
+    return get_product(ctx.store, product_id)
 
 
 def list_products(

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from redirector.simulate.traffic import page_destination
+
 from .callbacks import ORDER_CHANCE, new_order
 from .state import Soak
 from .world import BOT_AGENTS, HTTP_TIMEOUT, HUMAN_AGENTS, ClickSeen, Device, Link, now_ms
@@ -93,7 +95,7 @@ def _click(
         try:
             conn.request(method, f"/r/{link.token}", headers=headers)
             response = conn.getresponse()
-            response.read()
+            body = response.read()
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             conn.close()
             if attempt == 1:
@@ -112,7 +114,11 @@ def _click(
             name, _, rest = value.partition("=")
             if name.strip() == "rd_did":
                 cookie = rest.split(";", 1)[0]
-        return response.status, response.headers.get("Location", ""), cookie
+        location = response.headers.get("Location", "")
+        if response.status == 200:
+            # A landing page (WeChat, QQ): the shopper goes on by its button.
+            location = page_destination(body.decode("utf-8", "replace")) or ""
+        return response.status, location, cookie
     return None
 
 
@@ -121,7 +127,10 @@ def _answered(
 ) -> str | None:
     """Record an answered click; answers its click id if the answer was right."""
     status, location, cookie = outcome
-    if status != 302:
+    # A person may get a landing page (docs/landing.md), whose button is read as
+    # the Location; a bot never does.
+    landed = status == 200 and not request.bot and location
+    if status != 302 and not landed:
         soak.rec.problem("clicks", f"{request.method} /r/{link.id}: {status}")
         return None
     device = request.device

@@ -117,11 +117,17 @@ def put_storefront(path: schemas.StorefrontPath, body: schemas.StorefrontBody) -
 )
 @bearer(ADMIN)
 def put_product(path: schemas.ProductPath, body: schemas.ProductBody) -> Any:
-    """Create or update a product (商品库). Its URLs must be on its storefront's hosts;
-    a change (deactivation included) reaches its links' next click."""
+    """Create or update a product (商品库). Its URLs must be on its storefront's hosts,
+    its `image_url` https on those or the deployment's image hosts; `share_code` is
+    the text buyers paste into the shopping app (no control characters or newlines).
+    A change (deactivation included) reaches its links' next click."""
     svc = context()
     product, created = registry.put_product(
-        svc.store, path.product_id, body.model_dump(), svc.clock.now_ms()
+        svc.store,
+        path.product_id,
+        body.model_dump(),
+        svc.clock.now_ms(),
+        image_hosts=svc.settings.image_hosts,
     )
     return ok(product, 201 if created else 200)
 

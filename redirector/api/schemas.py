@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from .. import paging
+from ..library import MAX_SHARE_CODE
 from ..links import LINK_ID_LENGTH, POST_ID, NewLink, Placement
 from ..orders import ORDER_ID_PATTERN
 from ..registry import CLICK_PARAM, DEFAULT_CLICK_PARAM, SLUG
@@ -143,6 +144,9 @@ class ProductBody(Body):
     web_url: str = Field(min_length=1, max_length=2048)
     app_url: str | None = Field(default=None, min_length=1, max_length=2048)
     active: StrictBool = True
+    category: Slug | None = None
+    image_url: str | None = Field(default=None, min_length=1, max_length=2048)
+    share_code: str | None = Field(default=None, min_length=1, max_length=MAX_SHARE_CODE)
 
 
 class LinkBody(Body):
@@ -227,6 +231,9 @@ class Product(BaseModel):
     web_url: str
     app_url: str | None
     active: bool
+    category: str | None
+    image_url: str | None
+    share_code: str | None
     created_at: Timestamp
     updated_at: Timestamp
     sales: Sales

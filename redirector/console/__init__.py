@@ -5,7 +5,9 @@
   creators and links;
 - creator: its links with their stats, a form to make one, its earnings, and
   (independent creators) its payouts and balance;
-- public: a creator's showcase ``/s/<creator_id>`` and the sales leaderboard.
+- public: a creator's showcase ``/s/<creator_id>`` and the sales leaderboard;
+- landing: the page a click from WeChat or QQ answers (``landing``), which only
+  the redirect hands requests to.
 
 Pages are rendered on the server from the same domain functions the API's
 views call (``links``, ``settlement``, ``orders``, ``registry``,
@@ -18,7 +20,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extension import context_of
-from . import admin, creator, payouts, public, review, views  # noqa: F401  (their routes register on views.bp)
+from . import admin, creator, landing, payouts, public, review, views  # noqa: F401  (routes on views.bp)
 from .auth import session_secret
 
 __all__ = ["SESSION_COOKIE", "init_app"]

@@ -13,6 +13,7 @@ device and link, 24 h) and bot clicks move with what the service answered.
 
 from __future__ import annotations
 
+import html
 import random
 import re
 from collections import defaultdict
@@ -183,10 +184,13 @@ class Traffic:
 
     def record_click(self, click: Click, answer: requests.Response) -> None:
         link = click.link
-        if answer.status_code != 302:
+        location = answer.headers.get("Location", "")
+        if answer.status_code == 200 and click.bot is None:
+            # A landing page (WeChat, QQ): the shopper goes on by its button.
+            location = page_destination(answer.text) or ""
+        elif answer.status_code != 302:
             self.books.error(f"click on {link.id} answered {answer.status_code}")
             return
-        location = answer.headers.get("Location", "")
         param = link.product.storefront.param
         query = parse_qs(urlsplit(location).query)
         if not query.get(param):
@@ -234,3 +238,12 @@ class Traffic:
             device.unique_at[link.id] = click.at_ms
             link.unique_clicks += 1
         device.clicks.append(click)
+
+
+_DESTINATION = re.compile(r'<a [^>]*id="open-destination" href="([^"]*)"')
+
+
+def page_destination(page: str) -> str | None:
+    """Where a landing page's button goes (docs/landing.md), or None."""
+    found = _DESTINATION.search(page)
+    return html.unescape(found.group(1)) if found else None
