@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .errors import InvalidField
 
@@ -40,6 +40,7 @@ __all__ = [
     "MAX_LIST_LIMIT",
     "MAX_OFFSET",
     "cursor",
+    "ids_after",
     "limit",
     "not_a_cursor",
     "offset",
@@ -103,3 +104,11 @@ def read_cursor(text: str, shape: Sequence[type]) -> list[str | int]:
     if any(type(part) is not kind for part, kind in zip(parts, shape, strict=True)):
         raise not_a_cursor()
     return parts
+
+
+def ids_after(ids: Iterable[str], after: str | None, limit: int) -> tuple[list[str], str | None]:
+    """Up to ``limit`` of ``ids`` in code-point order, after ``after`` (None: from
+    the first); and the last one when more follow (None: none do)."""
+    ordered = sorted(i for i in ids if after is None or i > after)
+    shown = ordered[:limit]
+    return shown, (shown[-1] if len(ordered) > limit else None)

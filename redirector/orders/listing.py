@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 from .. import keys, paging
 from ..context import Context
+from ..errors import Forbidden, InvalidField
 from ..periods import Period
 from ..store import Script, StoreClient
 from .documents import order_document
@@ -56,7 +57,9 @@ __all__ = [
     "csv_lines",
     "every",
     "index_keys",
+    "listed",
     "page",
+    "query_seen_by",
     "summary",
 ]
 
@@ -244,6 +247,38 @@ def page(
             return Page(found, None)
         if read >= budget:
             return Page(found, after)
+
+
+def query_seen_by(
+    viewer: str | None,
+    *,
+    status: str | None = None,
+    creator_id: str | None = None,
+    storefront_id: str | None = None,
+    period: str | None = None,
+) -> Query:
+    """The query as ``viewer`` (a creator's id; None: an admin) may ask it: a
+    creator lists the orders attributed to it, and asking for another creator's
+    is refused (403), as its earnings are; ``period`` is ``YYYY-MM`` (else 422)."""
+    if viewer is not None:
+        if creator_id not in (None, viewer):
+            raise Forbidden("a creator lists only the orders attributed to it")
+        creator_id = viewer
+    try:
+        month = Period.parse(period) if period is not None else None
+    except ValueError as exc:
+        raise InvalidField.one("period", str(exc)) from None
+    return Query(status, creator_id, storefront_id, month)
+
+
+def listed(ctx: Context, query: Query, cursor: str | None, limit: int) -> dict[str, Any]:
+    """A page as the API answers it: ``{items, next_cursor}``."""
+    after = Position.of_cursor(cursor, query) if cursor is not None else None
+    found = page(ctx, query, after, limit)
+    return {
+        "items": [summary(order) for order in found.orders],
+        "next_cursor": found.next.cursor(query) if found.next else None,
+    }
 
 
 def every(ctx: Context, query: Query) -> Iterator[Order]:
