@@ -27,7 +27,7 @@ from typing import Any
 
 from .. import keys, series
 from ..errors import Busy
-from ..store import Script, StoreClient
+from ..store import Script, ScriptCall, StoreClient
 from .lifecycle import ADMIN_STATUSES, HELD, Plan
 from .listing import index_keys
 from .records import Credit, HistoryEntry, Order, OrderEvent
@@ -39,6 +39,7 @@ __all__ = [
     "Outcome",
     "Snapshot",
     "Step",
+    "apply_call",
     "read",
     "write",
 ]
@@ -148,17 +149,27 @@ def write(
         if seen.recorded is not None:
             return Outcome(json.loads(seen.recorded), replayed=True)
         step = decide(seen)
-        ops = _Ops(keys.order(storefront_id, order_id), record_key)
-        _queue_step(ops, storefront_id, seen.order, step)
-        _queue_listing(ops, storefront_id, seen.order, step, tz)
-        version = seen.order.version if seen.order else 0
-        head = [step.event.webhook_id, version, json.dumps(step.response)]
-        answer = APPLY(r, ops.keys, [*head, DELIVERY_RETENTION_SECONDS, *ops.args])
+        script, names, args = apply_call(storefront_id, seen.order, record_key, step, tz)
+        answer = script(r, names, args)
         if answer[0] == "ok":
             return Outcome(step.response, replayed=False)
         if answer[0] == "dup":
             return Outcome(json.loads(answer[1]), replayed=True)
     raise Busy(busy)
+
+
+def apply_call(
+    storefront_id: str, order: Order | None, record_key: str, step: Step, tz: tzinfo
+) -> ScriptCall:
+    """The ``APPLY`` call that writes ``step`` on ``order`` as it was read (None:
+    not seen yet): a value, so that a bulk load can send many in one round trip
+    (``store.run_scripts``; ``bench.orders_list``)."""
+    ops = _Ops(keys.order(storefront_id, step.event.order_id), record_key)
+    _queue_step(ops, storefront_id, order, step)
+    _queue_listing(ops, storefront_id, order, step, tz)
+    version = order.version if order else 0
+    head = [step.event.webhook_id, version, json.dumps(step.response)]
+    return APPLY, ops.keys, [*head, DELIVERY_RETENTION_SECONDS, *ops.args]
 
 
 class _Ops:
