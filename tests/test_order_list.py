@@ -19,7 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import redirector.cli
-from redirector import keys, orders
+from redirector import keys, orders, paging
 from redirector.api import list_schemas
 from redirector.clock import MockClock, ms_from_datetime
 from redirector.extension import context_of
@@ -458,6 +458,8 @@ def test_a_cursor_serves_only_the_query_it_came_from(market: Market, api: Api, w
         ("cursor=WyJhIl0", "cursor"),  # ["a"]: base64 JSON of the wrong shape
         ("cursor=WyJ4IiwxLCJ5Il0", "cursor"),  # ["x",1,"y"]: another query's
         ("cursor=WyJ4Iix0cnVlLCJ5Il0", "cursor"),  # ["x",true,"y"]
+        ("cursor=" + paging.cursor([Query().label(), 10**30, "x:y"]), "cursor"),
+        ("cursor=" + paging.cursor([Query().label(), -(10**30), "x:y"]), "cursor"),
         ("format=csv&limit=10", "limit"),
         ("format=csv&cursor=WyJ4IiwxLCJ5Il0", "cursor"),
     ],

@@ -67,6 +67,7 @@ SCAN_BUDGET = 2000  # index entries one page reads at most
 CHUNK = 200  # entries read at a time while other filters than the index's are checked
 EXPORT_CHUNK = 500  # orders an export holds at a time
 CSV_BATCH = 64 * 1024  # characters of CSV sent at a time
+SAFE_SCORE = 2**53  # paid times (ms) are scores: doubles, exact up to here
 
 
 def index_keys(storefront_id: str, credit: Credit | None) -> list[str]:
@@ -86,7 +87,7 @@ class Query:
     storefront_id: str | None = None
     period: Period | None = None
 
-    def fingerprint(self) -> str:
+    def label(self) -> str:
         """Names the query in its cursors: a cursor serves only the query it came from."""
         text = repr((self.status, self.creator_id, self.storefront_id, str(self.period)))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -126,13 +127,15 @@ class Position:
     ref: str
 
     def cursor(self, query: Query) -> str:
-        return paging.cursor([query.fingerprint(), self.paid_ms, self.ref])
+        return paging.cursor([query.label(), self.paid_ms, self.ref])
 
     @classmethod
     def of_cursor(cls, text: str, query: Query) -> Position:
-        fingerprint, paid_ms, ref = paging.read_cursor(text, (str, int, str))
-        if fingerprint != query.fingerprint():
+        label, paid_ms, ref = paging.read_cursor(text, (str, int, str))
+        if label != query.label():
             raise paging.not_a_cursor("belongs to a list with other filters")
+        if not -SAFE_SCORE <= int(paid_ms) <= SAFE_SCORE:  # a score Redis holds exactly
+            raise paging.not_a_cursor()
         return cls(int(paid_ms), str(ref))
 
 
