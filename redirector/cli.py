@@ -1,4 +1,5 @@
-"""The ``redirector`` command: ``serve`` runs the service.
+"""The ``redirector`` command: ``serve`` runs the service; ``reconcile``,
+``reindex-orders``, ``spool-adopt`` and ``simulate`` are tools beside it.
 
 Commands are thin click wrappers over plain functions (Flask ships click).
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import click
 
-from . import config, settlement, spool
+from . import config, orders, settlement, spool
 from .config import Settings
 from .errors import ConfigError
 from .extension import context
@@ -147,6 +148,24 @@ def reconcile(period: str) -> None:
     for d in differences:
         click.echo(f"{parsed} {d.where} {d.field}: stored {d.stored}, recomputed {d.recomputed}")
     sys.exit(1)
+
+
+@main.command("reindex-orders")
+def reindex_orders() -> None:
+    """Place the orders written before the order lists and the per-day money
+    existed: each joins its lists, and its link's money by day is replayed from
+    its history. Safe while the service runs; running it again changes nothing."""
+    from .app import create_app  # lazy, as in run_gunicorn: see redirector/__init__.py
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        click.echo(f"redirector: {exc}", err=True)
+        sys.exit(2)
+    app = create_app(settings)
+    with app.app_context():
+        placed = orders.reindex(context())
+    click.echo(f"{placed} order(s) placed in the lists; the others were there already")
 
 
 @main.command("spool-adopt")

@@ -219,6 +219,33 @@ def product_sales(product_id: str) -> str:
     return f"{MONEY}:product:{product_id}"
 
 
+def orders_by_paid() -> str:
+    """Sorted set of ``<storefront>:<order>`` by paid time (ms): the order list
+    (``orders.listing``), like the three below."""
+    return f"{MONEY}:orders-paid"
+
+
+def creator_orders(creator_id: str) -> str:
+    """Sorted set of the orders attributed to a creator, by paid time (ms)."""
+    return f"{MONEY}:creator-orders:{creator_id}"
+
+
+def storefront_orders(storefront_id: str) -> str:
+    """Sorted set of a storefront's orders, by paid time (ms)."""
+    return f"{MONEY}:storefront-orders:{storefront_id}"
+
+
+def status_orders(status: str) -> str:
+    """Sorted set of the orders now in ``status``, by paid time (ms)."""
+    return f"{MONEY}:status-orders:{status}"
+
+
+def link_money_daily(link_id: str) -> str:
+    """Hash ``YYYY-MM-DD:<orders|gmv|commission>`` -> change that local day
+    (``series``), beside the click counters' ``link_daily``."""
+    return f"{MONEY}:link-daily:{link_id}"
+
+
 def money_sequence() -> str:
     """Counter ordering every applied order event and every period closing."""
     return f"{MONEY}:sequence"

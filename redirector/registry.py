@@ -26,13 +26,14 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import redis
 
-from . import keys, library, webhooks
+from . import keys, library, paging, webhooks
 from .destinations import (
     Allowed,
     check_destination,
@@ -77,6 +78,10 @@ def get_agency(r: StoreClient, agency_id: str) -> dict:
     data = r.hgetall(keys.agency(agency_id))
     if not data:
         raise NotFound(f"agency {agency_id!r} not found")
+    return _agency_json(agency_id, data)
+
+
+def _agency_json(agency_id: str, data: dict[str, str]) -> dict:
     return {"id": agency_id, "name": data["name"], "created_at": int(data["created_at"])}
 
 
@@ -154,6 +159,11 @@ def get_creator(r: StoreClient, creator_id: str) -> dict:
     data = r.hgetall(keys.creator(creator_id))
     if not data:
         raise NotFound(f"creator {creator_id!r} not found")
+    return _creator_json(creator_id, data)
+
+
+def _creator_json(creator_id: str, data: dict[str, str]) -> dict:
+    """A creator as the API shows it: never its API key's hash."""
     return {
         "id": creator_id,
         "name": data["name"],
@@ -294,6 +304,10 @@ def get_storefront(r: StoreClient, storefront_id: str) -> Storefront:
     data = r.hgetall(keys.storefront(storefront_id))
     if not data or "name" not in data:
         raise NotFound(f"storefront {storefront_id!r} not found")
+    return _storefront_of(storefront_id, data)
+
+
+def _storefront_of(storefront_id: str, data: dict[str, str]) -> Storefront:
     return Storefront(
         id=storefront_id,
         name=data["name"],
@@ -308,6 +322,43 @@ def get_storefront(r: StoreClient, storefront_id: str) -> Storefront:
 
 def list_storefronts(r: StoreClient) -> list[Storefront]:
     return [get_storefront(r, sid) for sid in sorted(r.smembers(keys.storefronts()))]
+
+
+# -- the admin's lists ----------------------------------------------------------------
+
+# Each list: its set of ids, each id's hash, and what of it is shown (never a
+# secret, sealed or not, nor a key's hash).
+_LISTS: dict[str, tuple[Callable[[], str], Callable[[str], str], Callable[[str, Any], dict]]] = {
+    "agencies": (keys.agencies, keys.agency, _agency_json),
+    "creators": (keys.creators, keys.creator, _creator_json),
+    "storefronts": (
+        keys.storefronts,
+        keys.storefront,
+        lambda sid, data: _storefront_of(sid, data).to_json(),
+    ),
+}
+
+
+def list_page(r: StoreClient, kind: str, cursor: str | None, limit: int) -> dict[str, Any]:
+    """Up to ``limit`` agencies, creators or storefronts (``kind``) by id, after
+    the place ``cursor`` names (None: from the first): ``{items, next_cursor}``.
+    A cursor names its list and the last id shown; another list's is 422.
+
+    The set of ids is read whole and sorted for each page: a registry holds
+    thousands of entries, not millions (docs/rules.md, *Lists*)."""
+    index, key, shown = _LISTS[kind]
+    after = None
+    if cursor is not None:
+        named, last_id = paging.read_cursor(cursor, (str, str))
+        if named != kind:
+            raise paging.not_a_cursor(f"is a cursor of another list than the {kind}")
+        after = str(last_id)
+    ids, last = paging.ids_after(r.smembers(index()), after, limit)
+    pipe = r.pipeline(transaction=False)
+    for item_id in ids:
+        pipe.hgetall(key(item_id))
+    items = [shown(i, data) for i, data in zip(ids, pipe.execute(), strict=True)]
+    return {"items": items, "next_cursor": paging.cursor([kind, last]) if last else None}
 
 
 def valid_signing_secrets(

@@ -59,8 +59,13 @@ def tracebacks(caplog: Any) -> list[str]:
 @pytest.fixture
 def served(settings: Settings, store: Any) -> Any:
     """The app as production runs it: exceptions become 500s and log lines, not
-    errors raised into the test."""
-    return create_app(settings, store=store, test_config={"TESTING": False})
+    errors raised into the test. Its failed-authentication limit is above the
+    count of operations: the tests here send each one without credentials."""
+    return create_app(
+        settings.with_overrides(auth_failure_limit="1000/minute"),
+        store=store,
+        test_config={"TESTING": False},
+    )
 
 
 # -- depth ------------------------------------------------------------------------------------

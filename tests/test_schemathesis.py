@@ -61,7 +61,7 @@ BOUNDED = settings(
 ORDER_EVENT = "POST /api/v1/storefronts/{storefront_id}/orders"
 # Operations a creator calls with its API key.
 CREATOR_PATHS = (
-    r"^/api/v1/(links|products|programs|creators/\{creator_id\}/earnings|payouts|accounts/)"
+    r"^/api/v1/(links|products|programs|orders$|creators/\{creator_id\}/earnings|payouts|accounts/)"
 )
 
 # How many cases each run sent, per operation (read by the report test at the end).

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import click_export, links, qrcodes, quota
+from .. import click_export, links, qrcodes, quota, series
 from ..extension import context
-from . import link_schemas, schemas
+from . import link_schemas, list_schemas, schemas
 from .auth import ADMIN, BEARER, CREATOR, Principal, bearer, caller
 from .responses import ok
 
@@ -131,6 +131,22 @@ def get_link(path: schemas.LinkPath) -> Any:
     link_id = links.known_link_id(path.link_id)
     link = links.get_link(store, link_id, creator_id=_owner(principal))
     return ok({**with_token(link), "daily": links.daily_series(store, link_id)})
+
+
+@bp.get(
+    "/links/<link_id>/series",
+    tags=[tag],
+    security=BEARER,
+    responses={200: list_schemas.LinkSeries, **ERRORS},
+)
+@bearer(ADMIN, CREATOR)
+def link_series(path: schemas.LinkPath, query: list_schemas.SeriesQuery) -> Any:
+    """A link's clicks and money per local day, every day from `from` to `to`
+    (at most 366): orders on the day they were paid, GMV and commission moved
+    on the day of the event that moved them (a refund lowers its own day)."""
+    principal = caller()
+    link_id = links.known_link_id(path.link_id)
+    return ok(series.series_seen_by(context(), _owner(principal), link_id, query.from_, query.to))
 
 
 @bp.delete("/links/<link_id>", tags=[tag], security=BEARER, responses={200: schemas.Link, **ERRORS})

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ValidationError
 
 from .. import bodies, orders, registry, webhooks
 from ..clock import MockClock, ms_from_datetime, utc_from_ms
-from ..errors import BadRequest, NotFound, Unauthorized
+from ..errors import BadRequest, InvalidField, NotFound, Unauthorized
 from ..extension import context
-from . import schemas
-from .auth import ADMIN, BEARER, bearer
+from . import list_schemas, schemas
+from .auth import ADMIN, BEARER, CREATOR, bearer, caller
 from .responses import iso, ok, secret_box, validation_error
 
 bp = APIBlueprint("orders", __name__, url_prefix="/api/v1")
@@ -113,6 +113,41 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise RepeatedKey(key)
         out[key] = value
     return out
+
+
+@bp.get(
+    "/orders",
+    tags=[tag],
+    security=BEARER,
+    responses={200: list_schemas.OrderList, **ERRORS},
+)
+@bearer(ADMIN, CREATOR)
+def list_orders(query: list_schemas.OrderListQuery) -> Any:
+    """Orders, newest paid first, filtered by status, creator, storefront and the
+    month of `paid_at` (`period`), paged by cursor: an admin sees every order, a
+    creator those attributed to it (another creator's `creator_id` is 403). A page
+    reads a bounded stretch of its index: it may come back short, with a
+    `next_cursor` to go on. `?format=csv` streams every matching order instead."""
+    principal = caller()
+    svc = context()
+    asked = orders.listing.query_seen_by(
+        None if principal.is_admin else principal.creator_id,
+        status=query.status,
+        creator_id=query.creator_id,
+        storefront_id=query.storefront_id,
+        period=query.period,
+    )
+    if query.format == "json":
+        return ok(orders.listing.listed(svc, asked, query.cursor, query.limit))
+    paged = sorted({"cursor", "limit"} & query.model_fields_set)
+    if paged:
+        raise InvalidField.one(paged[0], "a CSV export lists every matching order: no paging")
+    lines = orders.listing.csv_lines(orders.listing.every(svc, asked), svc.settings.timezone)
+    return Response(
+        lines,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+    )
 
 
 @bp.get(

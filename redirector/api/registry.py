@@ -8,7 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from .. import registry, sessions
 from ..extension import context
-from . import schemas
+from . import list_schemas, schemas
 from .auth import ADMIN, BEARER, CREATOR, bearer
 from .responses import ok, secret_box
 
@@ -158,3 +158,43 @@ def list_programs() -> Any:
     """The programs in force, per channel."""
     programs = context().settings.programs
     return ok({"programs": [programs[c].to_json() for c in sorted(programs)]})
+
+
+def _page(kind: str, query: list_schemas.ListQuery) -> Any:
+    return ok(registry.list_page(context().store, kind, query.cursor, query.limit))
+
+
+@bp.get(
+    "/agencies",
+    tags=[agencies_tag],
+    security=BEARER,
+    responses={200: list_schemas.AgencyList, **ERRORS},
+)
+@bearer(ADMIN)
+def list_agencies(query: list_schemas.ListQuery) -> Any:
+    """Agencies by id, paged by cursor."""
+    return _page("agencies", query)
+
+
+@bp.get(
+    "/creators",
+    tags=[creators_tag],
+    security=BEARER,
+    responses={200: list_schemas.CreatorList, **ERRORS},
+)
+@bearer(ADMIN)
+def list_creators(query: list_schemas.ListQuery) -> Any:
+    """Creators by id, paged by cursor (never an API key or its hash)."""
+    return _page("creators", query)
+
+
+@bp.get(
+    "/storefronts",
+    tags=[storefronts_tag],
+    security=BEARER,
+    responses={200: list_schemas.StorefrontList, **ERRORS},
+)
+@bearer(ADMIN)
+def list_storefronts(query: list_schemas.ListQuery) -> Any:
+    """Storefronts by id, paged by cursor (never a signing secret)."""
+    return _page("storefronts", query)

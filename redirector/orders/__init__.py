@@ -8,7 +8,9 @@
 - ``service``: a storefront's event (``receive``: admitted, attributed at
   ``paid``, judged for review by ``fraud``), an admin's review (``review``),
   and the orders read back (one, the held ones, the most recent);
-- ``documents``: the JSON of an order and of an event's response.
+- ``documents``: the JSON of an order and of an event's response;
+- ``listing``: the order list (indexes the write path keeps, pages by cursor,
+  CSV); ``reindex``: orders written before the lists, placed in them.
 
 Review (``fraud``): an order attributed, at ``paid``, to a click flagged as
 part of a flood, or paid within seconds of its click, is *held*. It keeps its
@@ -23,6 +25,7 @@ history through ``plan`` (``settlement.recompute``) gives the same figures.
 
 from __future__ import annotations
 
+from . import listing
 from .documents import event_response, order_document
 from .lifecycle import (
     ADMIN_STATUSES,
@@ -46,6 +49,7 @@ from .records import (
     parse_history_line,
     parse_time,
 )
+from .reindex import reindex
 from .service import admit, get_order, held_orders, receive, recent_orders, review
 from .writes import APPLY, DELIVERY_RETENTION_SECONDS, MAX_ATTEMPTS
 
@@ -72,11 +76,13 @@ __all__ = [
     "event_response",
     "get_order",
     "held_orders",
+    "listing",
     "order_document",
     "parse_history_line",
     "parse_time",
     "plan",
     "receive",
     "recent_orders",
+    "reindex",
     "review",
 ]

@@ -104,6 +104,9 @@ class Order:
     review: str | None = None  # None, "held", "released" or "rejected"
     review_reason: str | None = None  # why it was held: ``fraud.REASONS``
     reviewed_at: int | None = None
+    # In the order lists and its link's money by day since it was paid; an order
+    # written before those existed is not, until ``orders.reindex`` places it.
+    listed: bool = False
 
     @property
     def ref(self) -> str:
@@ -131,6 +134,7 @@ class Order:
             review=data.get("review") or None,
             review_reason=data.get("review_reason") or None,
             reviewed_at=int(data["reviewed_at"]) if data.get("reviewed_at") else None,
+            listed=data.get("listed") == "1",
         )
 
 

@@ -60,7 +60,9 @@ def receive(ctx: Context, storefront_id: str, event: OrderEvent) -> tuple[dict, 
 
     record = keys.delivery(storefront_id, event.webhook_id)
     busy = "the order is changing too fast; retry the event shortly"
-    outcome = write(ctx.store, storefront_id, event.order_id, record, decide, busy)
+    outcome = write(
+        ctx.store, storefront_id, event.order_id, record, decide, busy, ctx.settings.timezone
+    )
     return outcome.response, outcome.replayed
 
 
@@ -107,6 +109,7 @@ def review(ctx: Context, storefront_id: str, order_id: str, action: str) -> dict
         record,
         decide,
         "the order is changing too fast; retry shortly",
+        ctx.settings.timezone,
     )
     if outcome.replayed:
         raise Conflict(f"order was {REVIEWED[action]} already", requested_action=action)

@@ -12,7 +12,9 @@ apply one after the other, each seeing the last, and a period closed between
 the read and the write never takes the event: it is planned again, into the
 next open period.
 
-All keys an event touches live in the ``{money}`` slot (``keys``).
+All keys an event touches live in the ``{money}`` slot (``keys``). Besides the
+order and the settlement, an applied event keeps the order's place in the order
+lists (``listing``) and its link's money by day (``series``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
-from .. import keys
+from .. import keys, series
 from ..errors import Busy
-from ..store import Script, StoreClient
+from ..store import Script, ScriptCall, StoreClient
 from .lifecycle import ADMIN_STATUSES, HELD, Plan
+from .listing import index_keys
 from .records import Credit, HistoryEntry, Order, OrderEvent
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "Outcome",
     "Snapshot",
     "Step",
+    "apply_call",
     "read",
     "write",
 ]
@@ -133,26 +138,38 @@ def write(
     record_key: str,
     decide: Callable[[Snapshot], Step],
     busy: str,
+    tz: tzinfo,
 ) -> Outcome:
     """Read, decide, apply; again while the order or a period moved meanwhile.
 
     ``decide`` may refuse (raise); ``busy`` is the 503's message when the order
-    keeps changing for ``MAX_ATTEMPTS``."""
+    keeps changing for ``MAX_ATTEMPTS``; ``tz`` dates the money by day."""
     for _ in range(MAX_ATTEMPTS):
         seen = read(r, storefront_id, order_id, record_key)
         if seen.recorded is not None:
             return Outcome(json.loads(seen.recorded), replayed=True)
         step = decide(seen)
-        ops = _Ops(keys.order(storefront_id, order_id), record_key)
-        _queue_step(ops, storefront_id, seen.order, step)
-        version = seen.order.version if seen.order else 0
-        head = [step.event.webhook_id, version, json.dumps(step.response)]
-        answer = APPLY(r, ops.keys, [*head, DELIVERY_RETENTION_SECONDS, *ops.args])
+        script, names, args = apply_call(storefront_id, seen.order, record_key, step, tz)
+        answer = script(r, names, args)
         if answer[0] == "ok":
             return Outcome(step.response, replayed=False)
         if answer[0] == "dup":
             return Outcome(json.loads(answer[1]), replayed=True)
     raise Busy(busy)
+
+
+def apply_call(
+    storefront_id: str, order: Order | None, record_key: str, step: Step, tz: tzinfo
+) -> ScriptCall:
+    """The ``APPLY`` call that writes ``step`` on ``order`` as it was read (None:
+    not seen yet): a value, so that a bulk load can send many in one round trip
+    (``store.run_scripts``; ``bench.orders_list``)."""
+    ops = _Ops(keys.order(storefront_id, step.event.order_id), record_key)
+    _queue_step(ops, storefront_id, order, step)
+    _queue_listing(ops, storefront_id, order, step, tz)
+    version = order.version if order else 0
+    head = [step.event.webhook_id, version, json.dumps(step.response)]
+    return APPLY, ops.keys, [*head, DELIVERY_RETENTION_SECONDS, *ops.args]
 
 
 class _Ops:
@@ -212,3 +229,28 @@ def _queue_plan(ops: _Ops, plan: Plan, credit: Credit | None) -> None:
         for name, value in move.figures():
             ops.add("hincrby", where, name, value)
         ops.add("hincrby", keys.period_versions(), move.period, 1)
+
+
+def _queue_listing(
+    ops: _Ops, storefront_id: str, order: Order | None, step: Step, tz: tzinfo
+) -> None:
+    """The order's places in the lists, by its paid time: all of them when it is
+    born, the status list when its status moves; and its link's money by day."""
+    plan = step.plan
+    if not plan.applied or (order is not None and not order.listed):
+        return  # written before the lists were: ``reindex`` places it whole, history and all
+    ref = f"{storefront_id}:{step.event.order_id}"
+    paid_ms = order.times["paid_at"] if order else step.event.occurred_ms
+    if order is None:
+        ops.add("hset", ops.order_key, "listed", 1)
+        for key in index_keys(storefront_id, step.credit):
+            ops.add("zadd", key, ref, paid_ms)
+    if order is None or plan.status != order.status:
+        if order is not None:
+            ops.add("zrem", keys.status_orders(order.status), ref, "")
+        ops.add("zadd", keys.status_orders(plan.status), ref, paid_ms)
+    if step.credit is not None:
+        daily = keys.link_money_daily(step.credit.link_id)
+        moved = series.money_by_day(plan.link, step.event.occurred_ms, paid_ms, tz)
+        for day_field, change in moved:
+            ops.add("hincrby", daily, day_field, change)
