@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from . import keys, library, webhooks
+from . import keys, library, library_index, webhooks
 from .destinations import (
     Allowed,
     check_destination,
@@ -408,13 +408,8 @@ def put_product(
         "updated_at": now_ms,
         **showcase,
     }
-    pipe = r.pipeline(transaction=True)  # MULTI: the record and its revision change together
-    pipe.hsetnx(key, "created_at", now_ms)
-    pipe.hset(key, mapping=record)
-    pipe.hincrby(key, "rev", 1)
-    pipe.sadd(keys.products(), product_id)
-    pipe.sadd(keys.storefront_products(storefront.id), product_id)
-    created = bool(pipe.execute()[0])
+    # The record, its revision and its library index entries change together.
+    created = library_index.save(r, product_id, record, now_ms)
     refresh_link_destinations(r, product_id)
     return get_product(r, product_id), created
 
