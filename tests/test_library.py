@@ -12,7 +12,8 @@ from redirector.config import Settings
 from redirector.errors import ConfigError
 from redirector.extension import context
 
-from .conftest import error_of, snapshot
+from .conftest import ADMIN_TOKEN, error_of, snapshot
+from .test_registry import sell
 
 
 def field_names(response: Any) -> list[str]:
@@ -125,3 +126,184 @@ def test_image_hosts_are_read_from_the_environment() -> None:
     settings = Settings.from_env({"REDIRECTOR_IMAGE_HOSTS": " IMG.alicdn.com,,*.cdn.example.com "})
     assert settings.image_hosts == ("img.alicdn.com", "*.cdn.example.com")
     assert Settings.from_env({}).image_hosts == ()
+
+
+# -- searching the library ---------------------------------------------------------------
+
+
+def search(api: Any, query: str = "", token: str = ADMIN_TOKEN) -> dict[str, Any]:
+    return api.ok("GET", f"/api/v1/products?{query}", token=token)
+
+
+def every_page(
+    api: Any, query: str = "", token: str = ADMIN_TOKEN, cursor: str | None = None
+) -> list[list[str]]:
+    """The ids of each page of a run, following the cursors to the end."""
+    pages = []
+    for _ in range(500):
+        page = search(api, query + (f"&cursor={cursor}" if cursor else ""), token)
+        pages.append([p["id"] for p in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages
+    raise AssertionError("the run never ended")
+
+
+def listed(
+    api: Any, query: str = "", token: str = ADMIN_TOKEN, cursor: str | None = None
+) -> list[str]:
+    return [pid for page in every_page(api, query, token, cursor) for pid in page]
+
+
+LIBRARY = [
+    # id, title, price, commission, category, active
+    ("longjing", "西湖龙井 Longjing Tea 250g", 12800, 1500, "tea", True),
+    ("puer", "云南普洱茶饼 357g", 9900, 2000, "tea", True),
+    ("oolong", "Tieguanyin OOLONG tea", 6800, 1200, "tea", True),
+    ("cup", "Celadon Cup 青瓷杯", 5900, 2000, "teaware", True),
+    ("pot", "紫砂壶 Yixing teapot", 45800, 800, "teaware", True),
+    ("honey", "Wildflower Honey 蜂蜜", 3900, 3000, "food", True),
+    ("old", "Discontinued tea tin", 1000, 5000, "teaware", False),
+]
+
+
+@pytest.fixture
+def library(api: Any) -> dict[str, Any]:
+    world = api.world()  # tea and cup, replaced below
+    for pid, title, price, rate, category, active in LIBRARY:
+        api.ok(
+            "PUT",
+            f"/api/v1/products/{pid}",
+            product(
+                title=title,
+                price=price,
+                commission_rate_bps=rate,
+                category=category,
+                active=active,
+            ),
+        )
+    return world
+
+
+def test_a_keyword_finds_titles_in_any_case_width_and_script(api: Any, library: Any) -> None:
+    # "tea" is the world's "Longjing tea 250g".
+    assert sorted(listed(api, "q=TEA")) == ["longjing", "old", "oolong", "pot", "tea"]
+    assert sorted(listed(api, "q=teA+250")) == ["longjing", "tea"]
+    assert listed(api, "q=龙井") == ["longjing"]
+    assert listed(api, "q=茶") == ["puer"]  # one Chinese character is a word
+    assert listed(api, "q=普洱茶") == ["puer"]
+    assert listed(api, "q=ｏｏｌｏｎｇ") == ["oolong"]  # full-width letters
+    assert listed(api, "q=紫砂 yixing") == ["pot"]
+    assert sorted(listed(api, "q=g")) == ["longjing", "oolong", "pot", "puer", "tea"]
+    assert listed(api, "q=瓷壶") == []
+    assert listed(api, "q=tea+honey") == []
+
+
+def test_filters_by_category_storefront_and_minimum_rate(api: Any, library: Any) -> None:
+    assert sorted(listed(api, "category=teaware")) == ["cup", "old", "pot"]
+    assert sorted(listed(api, "min_commission_bps=2000")) == ["cup", "honey", "old", "puer"]
+    assert sorted(listed(api, "category=tea&min_commission_bps=1500")) == ["longjing", "puer"]
+    assert len(listed(api, "storefront_id=taobao")) == 8
+    assert listed(api, "storefront_id=ghost") == []
+    assert listed(api, "category=tea&q=oolong&min_commission_bps=1000") == ["oolong"]
+    assert listed(api, "category=food&q=tea") == []
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("price", lambda p: (p[2], p[0])),
+        ("commission", lambda p: (p[3], p[0])),
+        # One instant for all (the mock clock stands still): ties go by id.
+        ("newest", lambda p: (0, p[0])),
+    ],
+)
+def test_each_sort_in_both_directions(api: Any, library: Any, sort: str, key: Any) -> None:
+    mine = [p for p in LIBRARY if p[4] != "food"]
+    ascending = [p[0] for p in sorted(mine, key=key)]
+    query = f"sort={sort}"
+    got = [p for p in listed(api, query + "&order=asc") if p in ascending]
+    assert got == ascending
+    got = [p for p in listed(api, query + "&order=desc") if p in ascending]
+    assert got == ascending[::-1]
+
+
+def test_price_sorts_cheapest_first_unless_told(api: Any, library: Any) -> None:
+    assert listed(api, "sort=price&category=tea") == ["oolong", "puer", "longjing"]
+    assert listed(api, "sort=commission&category=tea") == ["puer", "longjing", "oolong"]
+
+
+def test_sales_order_follows_paid_orders(api: Any, library: Any) -> None:
+    world = library
+    cup_link = api.link(world["alice"], product_id="cup")
+    sell(api, world, cup_link, "o-1", 5900)
+    sell(api, world, cup_link, "o-2", 11800)
+    sell(api, world, api.link(world["bob"], product_id="honey"), "o-3", 3900)
+    best = listed(api, "sort=sales&category=teaware")
+    assert best[0] == "cup"
+    assert listed(api, "sort=sales")[:2] == ["cup", "honey"]
+    assert listed(api, "sort=sales&order=asc")[-2:] == ["honey", "cup"]
+    cup = search(api, "sort=sales&limit=1")["items"][0]
+    assert (cup["id"], cup["sales"]) == ("cup", {"orders": 2, "gmv": 17700})
+
+
+def test_creators_see_active_products_and_admins_choose(api: Any, library: Any) -> None:
+    alice = library["alice"]
+    assert "old" not in listed(api, "category=teaware", token=alice)
+    assert "old" in listed(api, "category=teaware")
+    assert listed(api, "active=false") == ["old"]
+    assert "old" not in listed(api, "active=true")
+    assert field_names(api.call("GET", "/api/v1/products?active=true", token=alice)) == ["active"]
+
+
+def test_unknown_or_repeated_parameters_are_refused(api: Any, library: Any) -> None:
+    for query in (
+        "qq=tea",
+        "sort=title",
+        "order=up",
+        "limit=0",
+        "limit=101",
+        "min_commission_bps=x",
+    ):
+        response = api.call("GET", f"/api/v1/products?{query}")
+        assert error_of(response, 422)["code"] in ("invalid_field", "validation_error"), query
+    assert field_names(api.call("GET", "/api/v1/products?q=a&q=b")) == ["q"]
+    assert error_of(api.call("GET", "/api/v1/products", token=None), 401)
+
+
+def test_a_cursor_serves_only_its_own_query(api: Any, library: Any, store: Any) -> None:
+    cursor = search(api, "category=tea&limit=1")["next_cursor"]
+    assert field_names(api.call("GET", f"/api/v1/products?category=teaware&cursor={cursor}")) == [
+        "cursor"
+    ]
+    for bad in ("nonsense", "W10", cursor[:-3]):
+        assert field_names(api.call("GET", f"/api/v1/products?cursor={bad}")) == ["cursor"]
+    # A run not followed for an hour is forgotten.
+    for key in store.scan_iter(match="*library:run:*"):
+        store.delete(key)
+    error_of(api.call("GET", f"/api/v1/products?category=tea&limit=1&cursor={cursor}"), 410)
+
+
+def test_a_saved_product_leaves_its_old_entries(api: Any, library: Any) -> None:
+    api.ok("PUT", "/api/v1/products/puer", product(title="Black tea 滇红", category="food"))
+    assert listed(api, "q=普洱") == []
+    assert listed(api, "q=滇红") == ["puer"]
+    assert "puer" not in listed(api, "category=tea")
+    assert "puer" in listed(api, "category=food")
+    api.ok("PUT", "/api/v1/products/puer", product(title="Black tea 滇红", price=1))
+    assert listed(api, "category=food") == ["honey"]
+    assert listed(api, "sort=price")[0] == "puer"
+
+
+def test_a_run_lists_each_product_once_while_they_move(api: Any, library: Any) -> None:
+    first = search(api, "sort=price&limit=3")
+    seen = [p["id"] for p in first["items"]]  # the cheapest three
+    assert seen == ["old", "honey", "cup"]
+    # One product listed moves ahead of the cursor; one not listed moves behind it.
+    api.ok("PUT", "/api/v1/products/cup", product(title="Celadon Cup 青瓷杯", price=99999))
+    api.ok("PUT", "/api/v1/products/pot", product(title="紫砂壶 Yixing teapot", price=5))
+    rest = listed(api, "sort=price&limit=3", cursor=first["next_cursor"])
+    assert rest[0] == "pot"  # behind the cursor now: at the head of the next page
+    everything = seen + rest
+    assert sorted(everything) == sorted(set(everything))
+    assert set(everything) == {p[0] for p in LIBRARY} | {"tea"}
