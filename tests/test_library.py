@@ -3,14 +3,19 @@ code), how creators and admins search the library, and its indexes."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from redirector import registry
+from redirector import keys, library_search, registry
 from redirector.config import Settings
 from redirector.errors import ConfigError
-from redirector.extension import context
+from redirector.extension import context, context_of
+from redirector.library import ORDINAL_BITS
 
 from .conftest import ADMIN_TOKEN, error_of, snapshot
 from .test_registry import sell
@@ -307,3 +312,142 @@ def test_a_run_lists_each_product_once_while_they_move(api: Any, library: Any) -
     everything = seen + rest
     assert sorted(everything) == sorted(set(everything))
     assert set(everything) == {p[0] for p in LIBRARY} | {"tea"}
+
+
+# -- paging, over random libraries -----------------------------------------------------
+
+VOCABULARY = ["Tea", "TEA", "茶", "龙井", "cup", "Cup", "绿茶", "ｇｒｅｅｎ", "green", "壶", "gift"]
+product_specs = st.lists(
+    st.tuples(
+        st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=4),  # title words
+        st.sampled_from([100, 200, 300]),  # price: ties on purpose
+        st.sampled_from([0, 1000, 2000]),  # rate
+        st.sampled_from(["", "a", "b"]),  # category
+        st.booleans(),  # active
+    ),
+    max_size=25,
+)
+queries = st.fixed_dictionaries(
+    {
+        "keyword": st.sampled_from(["", "tea", "茶", "CUP", "green tea", "龙井茶", "ｔ"]),
+        "category": st.sampled_from([None, "a", "b"]),
+        "min_commission_bps": st.sampled_from([None, 1000, 2000]),
+        "sort": st.sampled_from(["commission", "price", "newest", "sales"]),
+        "order": st.sampled_from(["asc", "desc"]),
+        "active": st.sampled_from([None, True, False]),
+        "limit": st.integers(1, 6),
+    }
+)
+
+
+def _clear_products(store: Any) -> None:
+    for pattern in ("rd:*product*", "rd:*library*"):
+        for key in list(store.scan_iter(match=pattern)):
+            store.delete(key)
+
+
+def _expected(specs: list[Any], q: dict[str, Any], price: dict[str, int]) -> list[str]:
+    """The query's answer worked out by hand: no index, the rules as docs/library.md says."""
+
+    def norm(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+    found = []
+    for i, (title, _, rate, category, active) in enumerate(specs):
+        pid = f"p{i:02d}"
+        if (
+            (q["active"] is None or active == q["active"])
+            and (q["category"] is None or category == q["category"])
+            and (q["min_commission_bps"] is None or rate >= q["min_commission_bps"])
+            and all(w in norm(" ".join(title)) for w in norm(q["keyword"]).split())
+        ):
+            value = {"commission": rate, "price": price[pid], "newest": 0, "sales": i}[q["sort"]]
+            found.append((value, pid))
+    return [pid for _, pid in sorted(found, reverse=q["order"] == "desc")]
+
+
+@pytest.mark.parametrize(("small_set", "budget"), [(1000, 2000), (0, 2000), (0, 3)])
+def test_paging_lists_every_match_once_in_order(
+    app: Any, api: Any, store: Any, monkeypatch: Any, small_set: int, budget: int
+) -> None:
+    """From a small set or along the order, with pages cut short by the walk's
+    budget or not, a run lists the query's answer in order, each product once."""
+    monkeypatch.setattr(library_search, "SMALL_SET", small_set)
+    monkeypatch.setattr(library_search, "WALK_BUDGET", budget)
+    api.world()
+    ctx = context_of(app)
+
+    @given(specs=product_specs, q=queries)
+    @hypothesis_settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+    def check(specs: list[Any], q: dict[str, Any]) -> None:
+        _clear_products(store)
+        price = {}
+        for i, (title, cost, rate, category, active) in enumerate(specs):
+            price[f"p{i:02d}"] = cost
+            body = product(
+                title=" ".join(title),
+                price=cost,
+                commission_rate_bps=rate,
+                category=category or None,
+                active=active,
+            )
+            registry.put_product(store, f"p{i:02d}", body, 1_000)
+        got = run(ctx, library_search.Query(**q))
+        assert got == _expected(specs, q, price)
+
+    check()
+
+
+def run(ctx: Any, query: Any, between: Any = None) -> list[str]:
+    """Every id a run lists, page after page; ``between`` is called after the first page."""
+    out: list[str] = []
+    cursor = None
+    for n in range(1000):
+        page = library_search.search(ctx, query, cursor)
+        out += [p["id"] for p in page.items]
+        if n == 0 and between:
+            between()
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+    raise AssertionError("the run never ended")
+
+
+@pytest.mark.parametrize("sort", ["price", "sales"])
+def test_a_run_lists_each_match_once_while_products_move(
+    app: Any, api: Any, store: Any, sort: str
+) -> None:
+    """Prices change and sales come in between pages: every product that matches
+    throughout is listed exactly once."""
+    world = api.world()
+    ctx = context_of(app)
+
+    @given(
+        prices=st.lists(st.integers(1, 9), min_size=1, max_size=20),
+        moves=st.lists(st.tuples(st.integers(0, 19), st.integers(1, 9)), max_size=8),
+        limit=st.integers(1, 5),
+    )
+    @hypothesis_settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+    def check(prices: list[int], moves: list[tuple[int, int]], limit: int) -> None:
+        _clear_products(store)
+        for i, cost in enumerate(prices):
+            registry.put_product(store, f"p{i:02d}", product(price=cost), 1_000)
+
+        def move() -> None:
+            for i, cost in moves:
+                if i < len(prices):
+                    registry.put_product(store, f"p{i:02d}", product(price=cost), 2_000)
+                    _sell(store, f"p{i:02d}", cost)
+
+        got = run(ctx, library_search.Query(sort=sort, order="asc", limit=limit), move)
+        assert sorted(got) == [f"p{i:02d}" for i in range(len(prices))]
+
+    check()
+    assert world
+
+
+def _sell(store: Any, product_id: str, orders: int) -> None:
+    """Sales move as the order script moves them (``orders.writes``), without an order."""
+    store.zincrby(keys.library_sales(), orders << ORDINAL_BITS, product_id)
+    sequence = store.incr(keys.money_sequence())
+    store.zadd(keys.library_sales_changes(), {product_id: sequence})
