@@ -2,12 +2,14 @@
 
 A query is answered from the indexes ``library_index`` keeps, at a cost that
 depends on the page and on fixed bounds, never on the library's size:
-- when one of its filters names at most ``SMALL_SET`` products (a category, a
-  storefront, a keyword's rarest term, a high minimum rate), those products
-  are read and ordered in full;
+- when its filters together name at most ``SMALL_SET`` products (the
+  intersection of its category, storefront and keyword terms, which Redis
+  works out from the narrowest of them; or a high minimum rate), those
+  products are read and ordered in full;
 - otherwise the library's order for the sort is walked from the cursor, in
-  batches, keeping the products that match, until the page is full or
-  ``WALK_BUDGET`` products were looked at; a page cut short by the budget
+  batches, each checked on the server against the narrowest set filters and
+  then by its facts, until the page is full or ``WALK_BUDGET`` products were
+  looked at; a page cut short by the budget
   still carries a cursor, so a few pages of a rare combination may be short.
 
 Paging rule: a run of pages (a first page and the cursors that follow it)
@@ -60,9 +62,14 @@ __all__ = [
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 SMALL_SET = 1000
-WALK_BUDGET = 2000
-FIRST_BATCH = 50
-MOST_BATCH = 500
+# A set filter this narrow or narrower is intersected with the others on the server.
+INTERSECT_MOST = 50_000
+WALK_BUDGET = 5000
+FIRST_BATCH = 100
+MOST_BATCH = 1000
+# How many set filters (the narrowest) a walked batch is checked against before
+# its facts are read; the facts check them all.
+PREFILTER_SETS = 3
 # Movers looked at per page, per change log: a burst of saves is met over pages.
 MOST_MOVERS = 500
 RUN_SECONDS = 3600
@@ -257,34 +264,47 @@ def _candidates(
 ) -> tuple[list[tuple[Position, str]], Position | None, bool]:
     """Up to ``room`` products after the cursor, the place reached, and whether
     the run is done (nothing left after that place)."""
-    small = _smallest_set(r, query)
+    small, sets = _smallest_set(r, query)
     if small is not None:
         return _from_set(r, query, at, room, small)
-    return _along_order(r, query, at, room)
+    return _along_order(r, query, at, room, sets[:PREFILTER_SETS])
 
 
-def _smallest_set(r: StoreClient, query: Query) -> list[str] | None:
-    """The members of the query's narrowest filter, when it names at most
-    ``SMALL_SET`` products; None when every filter is wider (or there is none)."""
+def _set_filters(query: Query) -> list[str]:
+    """The sets a match must be in: its category, its storefront, its words' terms."""
     sets = []
     if query.category:
         sets.append(keys.library_category(query.category))
     if query.storefront_id:
         sets.append(keys.storefront_products(query.storefront_id))
-    sets += [keys.library_term(t) for w in query.words for t in word_terms(w)]
+    return sets + [keys.library_term(t) for w in query.words for t in word_terms(w)]
+
+
+def _smallest_set(r: StoreClient, query: Query) -> tuple[list[str] | None, list[str]]:
+    """The products in every set filter, when at most ``SMALL_SET`` (or in the
+    minimum rate's range, when that is the narrowest); else None. Also the set
+    filters, narrowest first (the walk checks a batch against a few of them)."""
+    sets = _set_filters(query)
     pipe = r.pipeline(transaction=False)
     for key in sets:
         pipe.scard(key)
     if query.min_commission_bps is not None:
         pipe.zlexcount(keys.library_order("commission"), _rate_floor(query), "+")
     sizes = pipe.execute()
-    if not sizes or min(sizes) > SMALL_SET:
-        return None
-    narrowest = sizes.index(min(sizes))
-    if narrowest < len(sets):
-        return sorted(r.smembers(sets[narrowest]))
-    members = r.zrangebylex(keys.library_order("commission"), _rate_floor(query), "+")
-    return [product_of(m) for m in members]
+    by_size = [key for _, key in sorted(zip(sizes, sets, strict=False))]
+    if not sizes:
+        return None, by_size
+    if len(sizes) > len(sets) and sizes[-1] <= min([SMALL_SET, *sizes[:-1]]):
+        members = r.zrangebylex(keys.library_order("commission"), _rate_floor(query), "+")
+        return [product_of(m) for m in members], by_size
+    if not sets or min(sizes[: len(sets)]) > INTERSECT_MOST:
+        return None, by_size
+    if min(sizes[: len(sets)]) == 0:
+        return [], by_size  # a filter nothing is in (and SINTERCARD is not asked of a key absent)
+    # Redis intersects from the narrowest set: O(its size x sets), on the server.
+    if r.sintercard(len(sets), sets, limit=SMALL_SET + 1) > SMALL_SET:
+        return None, by_size
+    return sorted(r.sinter(sets)), by_size
 
 
 def _rate_floor(query: Query) -> str:
@@ -304,13 +324,13 @@ def _from_set(
 
 
 def _along_order(
-    r: StoreClient, query: Query, at: Cursor | None, room: int
+    r: StoreClient, query: Query, at: Cursor | None, room: int, sets: list[str]
 ) -> tuple[list[tuple[Position, str]], Position | None, bool]:
     page: list[tuple[Position, str]] = []
     place: Position | None = None
     looked = 0
     for batch in _walk(r, query, at.place if at else None):
-        facts = library_index.facts_of(r, [pid for _, pid in batch])
+        facts = library_index.facts_of(r, _in_every(r, sets, [pid for _, pid in batch]))
         keep = [pid for _, pid in batch if pid in facts and query.matches(facts[pid])]
         unseen = _unseen(r, at, keep)
         for p, pid in batch:
@@ -323,6 +343,18 @@ def _along_order(
         if looked >= WALK_BUDGET:
             return page, place, False
     return page, place, True
+
+
+def _in_every(r: StoreClient, sets: list[str], product_ids: list[str]) -> list[str]:
+    """Those of ``product_ids`` in every one of ``sets``: a membership test on the
+    server is cheaper than reading a product's facts."""
+    if not sets or not product_ids:
+        return product_ids
+    pipe = r.pipeline(transaction=False)
+    for key in sets:
+        pipe.smismember(key, product_ids)
+    found = pipe.execute()
+    return [pid for i, pid in enumerate(product_ids) if all(f[i] for f in found)]
 
 
 def _walk(r: StoreClient, query: Query, start: Position | None) -> Iterator[list[Any]]:
