@@ -65,7 +65,7 @@ SMALL_SET = 1000
 # A set filter this narrow or narrower is intersected with the others on the server.
 INTERSECT_MOST = 50_000
 WALK_BUDGET = 5000
-FIRST_BATCH = 100
+FIRST_BATCH = 50
 MOST_BATCH = 1000
 # How many set filters (the narrowest) a walked batch is checked against before
 # its facts are read; the facts check them all.
@@ -156,9 +156,9 @@ class Page:
 def search(ctx: Context, query: Query, cursor: str | None = None) -> Page:
     r = ctx.store
     at = Cursor.decode(cursor, query) if cursor else None
-    if at and not r.exists(keys.library_run(at.run)):
+    since, sales_since, alive = _sequences(r, at)
+    if not alive:
         raise Gone("the cursor has expired: start again from the first page")
-    since, sales_since = _sequences(r)
     movers, since, sales_since = _movers(r, query, at, since, sales_since)
     room = query.limit - len(movers)
     found, place, done = _candidates(r, query, at, room) if room else ([], None, False)
@@ -174,14 +174,15 @@ def search(ctx: Context, query: Query, cursor: str | None = None) -> Page:
     return Page(registry.products_by_id(r, [pid for _, pid in listed]), next_cursor)
 
 
-def _sequences(r: StoreClient) -> tuple[int, int]:
-    """Where the change logs stand, read before anything is looked at: what moves
-    after this is looked at again on the next page."""
+def _sequences(r: StoreClient, at: Cursor | None) -> tuple[int, int, bool]:
+    """Where the change logs stand, read before anything is looked at (what moves
+    after this is looked at again on the next page), and whether the run lives."""
     pipe = r.pipeline(transaction=False)
     pipe.get(keys.library_sequence())
     pipe.get(keys.money_sequence())
-    since, sales_since = pipe.execute()
-    return int(since or 0), int(sales_since or 0)
+    pipe.exists(keys.library_run(at.run) if at else keys.library_sequence())
+    since, sales_since, alive = pipe.execute()
+    return int(since or 0), int(sales_since or 0), bool(alive or not at)
 
 
 def _remember(r: StoreClient, run: str, product_ids: list[str]) -> None:
@@ -264,10 +265,12 @@ def _candidates(
 ) -> tuple[list[tuple[Position, str]], Position | None, bool]:
     """Up to ``room`` products after the cursor, the place reached, and whether
     the run is done (nothing left after that place)."""
-    small, sets = _smallest_set(r, query)
+    small, sets, share = _smallest_set(r, query)
     if small is not None:
         return _from_set(r, query, at, room, small)
-    return _along_order(r, query, at, room, sets[:PREFILTER_SETS])
+    # A first batch that holds the page if the narrowest filter alone decided.
+    first = min(MOST_BATCH, max(FIRST_BATCH, int(2 * room / max(share, 1 / MOST_BATCH))))
+    return _along_order(r, query, at, room, sets[:PREFILTER_SETS], first)
 
 
 def _set_filters(query: Query) -> list[str]:
@@ -280,31 +283,35 @@ def _set_filters(query: Query) -> list[str]:
     return sets + [keys.library_term(t) for w in query.words for t in word_terms(w)]
 
 
-def _smallest_set(r: StoreClient, query: Query) -> tuple[list[str] | None, list[str]]:
+def _smallest_set(r: StoreClient, query: Query) -> tuple[list[str] | None, list[str], float]:
     """The products in every set filter, when at most ``SMALL_SET`` (or in the
     minimum rate's range, when that is the narrowest); else None. Also the set
-    filters, narrowest first (the walk checks a batch against a few of them)."""
+    filters, narrowest first (the walk checks a batch against a few of them),
+    and the share of the library the narrowest filter holds."""
     sets = _set_filters(query)
     pipe = r.pipeline(transaction=False)
+    pipe.zcard(keys.library_order("newest"))
     for key in sets:
         pipe.scard(key)
     if query.min_commission_bps is not None:
         pipe.zlexcount(keys.library_order("commission"), _rate_floor(query), "+")
-    sizes = pipe.execute()
+    total, *sizes = pipe.execute()
     by_size = [key for _, key in sorted(zip(sizes, sets, strict=False))]
+    share = min(sizes, default=total) / max(total, 1)
     if not sizes:
-        return None, by_size
+        return None, by_size, share
     if len(sizes) > len(sets) and sizes[-1] <= min([SMALL_SET, *sizes[:-1]]):
         members = r.zrangebylex(keys.library_order("commission"), _rate_floor(query), "+")
-        return [product_of(m) for m in members], by_size
+        return [product_of(m) for m in members], by_size, share
     if not sets or min(sizes[: len(sets)]) > INTERSECT_MOST:
-        return None, by_size
+        return None, by_size, share
     if min(sizes[: len(sets)]) == 0:
-        return [], by_size  # a filter nothing is in (and SINTERCARD is not asked of a key absent)
+        # A filter nothing is in (and SINTERCARD is never asked of an absent key).
+        return [], by_size, share
     # Redis intersects from the narrowest set: O(its size x sets), on the server.
     if r.sintercard(len(sets), sets, limit=SMALL_SET + 1) > SMALL_SET:
-        return None, by_size
-    return sorted(r.sinter(sets)), by_size
+        return None, by_size, share
+    return sorted(r.sinter(sets)), by_size, share
 
 
 def _rate_floor(query: Query) -> str:
@@ -324,12 +331,12 @@ def _from_set(
 
 
 def _along_order(
-    r: StoreClient, query: Query, at: Cursor | None, room: int, sets: list[str]
+    r: StoreClient, query: Query, at: Cursor | None, room: int, sets: list[str], first: int
 ) -> tuple[list[tuple[Position, str]], Position | None, bool]:
     page: list[tuple[Position, str]] = []
     place: Position | None = None
     looked = 0
-    for batch in _walk(r, query, at.place if at else None):
+    for batch in _walk(r, query, at.place if at else None, first):
         facts = library_index.facts_of(r, _in_every(r, sets, [pid for _, pid in batch]))
         keep = [pid for _, pid in batch if pid in facts and query.matches(facts[pid])]
         unseen = _unseen(r, at, keep)
@@ -357,9 +364,9 @@ def _in_every(r: StoreClient, sets: list[str], product_ids: list[str]) -> list[s
     return [pid for i, pid in enumerate(product_ids) if all(f[i] for f in found)]
 
 
-def _walk(r: StoreClient, query: Query, start: Position | None) -> Iterator[list[Any]]:
+def _walk(r: StoreClient, query: Query, start: Position | None, first: int) -> Iterator[list[Any]]:
     """The library in the query's order after ``start``, a growing batch at a time."""
-    size = FIRST_BATCH
+    size = first
     while True:
         if query.sort == "sales":
             batch: list[Any] = _sales_batch(r, query, start, size)
