@@ -3,6 +3,7 @@ code), how creators and admins search the library, and its indexes."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -18,6 +19,7 @@ from redirector.extension import context, context_of
 from redirector.library import ORDINAL_BITS
 
 from .conftest import ADMIN_TOKEN, error_of, snapshot
+from .test_console import csrf_token, sign_in
 from .test_registry import sell
 
 
@@ -451,3 +453,67 @@ def _sell(store: Any, product_id: str, orders: int) -> None:
     store.zincrby(keys.library_sales(), orders << ORDINAL_BITS, product_id)
     sequence = store.incr(keys.money_sequence())
     store.zadd(keys.library_sales_changes(), {product_id: sequence})
+
+
+# -- the console's library page ------------------------------------------------------------
+
+
+def test_a_creator_browses_the_library_and_makes_a_link_in_one_click(
+    client: Any, api: Any, library: Any
+) -> None:
+    api.ok(
+        "PUT",
+        "/api/v1/products/puer",
+        product(
+            title="云南普洱茶饼 357g",
+            category="tea",
+            image_url="https://img.tmall.com/puer.jpg",
+            share_code="￥PuEr357￥",
+        ),
+    )
+    sign_in(client, library["alice"])
+    page = client.get("/console/library?q=普洱&category=tea")
+    html = page.get_data(as_text=True)
+    assert 'src="https://img.tmall.com/puer.jpg"' in html
+    # The page lets in exactly the image hosts it shows, and no script from anywhere else.
+    policy = page.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://img.tmall.com;" in policy
+    assert "script-src 'self';" in policy
+    assert 'id="product-puer"' in html and 'id="product-longjing"' not in html
+    assert 'id="product-old"' not in client.get("/console/library").get_data(as_text=True)
+
+    token = csrf_token(client, "/console/library")
+    back = "q=普洱&category=tea&evil=1"
+    response = client.post(
+        "/console/library/links",
+        data={"csrf_token": token, "product_id": "puer", "channel": "weibo", "back": back},
+    )
+    made = api.ok("GET", "/api/v1/links", token=library["alice"])["links"]
+    assert [(x["product_id"], x["channel"]) for x in made] == [("puer", "weibo")]
+    location = response.headers["Location"]
+    assert "evil" not in location and f"made={made[0]['id']}" in location
+    shown = client.get(location).get_data(as_text=True)
+    assert made[0]["url"] in shown and "￥PuEr357￥" in shown
+
+    refused = client.post("/console/library/links", data={"product_id": "puer", "channel": "weibo"})
+    assert refused.status_code == 400
+    assert len(api.ok("GET", "/api/v1/links", token=library["alice"])["links"]) == 1
+
+
+def test_the_library_page_pages_and_is_for_creators(client: Any, api: Any, library: Any) -> None:
+    assert client.get("/console/library").status_code == 302  # to sign in
+    sign_in(client, library["alice"])
+    for n in range(30):
+        api.ok("PUT", f"/api/v1/products/x{n:02d}", product(title=f"Gift box {n}"))
+    first = client.get("/console/library?q=gift&sort=price").get_data(as_text=True)
+    assert first.count('class="product card"') == 24
+    next_url = re.search(r'href="([^"]+)" id="next-page"', first).group(1)
+    second = client.get(next_url.replace("&amp;", "&")).get_data(as_text=True)
+    assert second.count('class="product card"') == 6 and 'id="next-page"' not in second
+    bad = client.get("/console/library?min_commission_bps=lots")
+    assert bad.status_code == 422
+
+
+def test_admins_do_not_use_the_creator_library_page(client: Any, library: Any) -> None:
+    sign_in(client, ADMIN_TOKEN)
+    assert client.get("/console/library").status_code == 403

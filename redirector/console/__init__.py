@@ -2,7 +2,8 @@
 
 - admin: a dashboard, statements (split, rebate, CSV, closing), orders with
   their history, creators and links;
-- creator: its links with their stats, a form to make one, its earnings;
+- creator: its links with their stats, a form to make one, its earnings, the
+  product library (search, and a link from a product in one click);
 - public: a creator's showcase ``/s/<creator_id>`` and the sales leaderboard.
 
 Pages are rendered on the server from the same domain functions the API's
@@ -16,7 +17,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extension import context_of
-from . import admin, creator, public, review, views  # noqa: F401  (their routes register on views.bp)
+from . import admin, creator, library, public, review, views  # noqa: F401  (their routes register on views.bp)
 from .auth import session_secret
 
 __all__ = ["SESSION_COOKIE", "init_app"]
