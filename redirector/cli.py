@@ -16,11 +16,12 @@ from typing import Any
 
 import click
 
-from . import config, settlement, spool
+from . import config, library_index, settlement, spool
 from .config import Settings
 from .errors import ConfigError
 from .extension import context
 from .periods import Period
+from .store import connect
 
 log = logging.getLogger("redirector")
 
@@ -147,6 +148,19 @@ def reconcile(period: str) -> None:
     for d in differences:
         click.echo(f"{parsed} {d.where} {d.field}: stored {d.stored}, recomputed {d.recomputed}")
     sys.exit(1)
+
+
+@main.command("library-reindex")
+def library_reindex() -> None:
+    """Rebuild the product library's search indexes from the products (once,
+    after upgrading from a version without them; harmless to run again)."""
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        click.echo(f"redirector: configuration error: {exc}", err=True)
+        sys.exit(2)
+    count = library_index.reindex_all(connect(settings))
+    click.echo(f"{count} product(s) indexed")
 
 
 @main.command("spool-adopt")

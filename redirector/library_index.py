@@ -29,7 +29,15 @@ from . import keys
 from .library import Facts, normalise, sales_score, terms
 from .store import StoreClient, StorePipeline
 
-__all__ = ["ensure_sales_entry", "facts_from_record", "facts_of", "queue_index", "reindex", "save"]
+__all__ = [
+    "ensure_sales_entry",
+    "facts_from_record",
+    "facts_of",
+    "queue_index",
+    "reindex",
+    "reindex_all",
+    "save",
+]
 
 
 def facts_from_record(record: dict[str, Any]) -> Facts:
@@ -79,13 +87,13 @@ def queue_index(
     pipe.set(keys.library_sequence(), seq)
 
 
-def ensure_sales_entry(r: StoreClient, product_id: str) -> None:
-    """Give a product its place in the sales order (no sales yet), once. Done before
-    the product is saved: a search skips an entry with no facts, so a save that
-    fails after this leaves nothing visible."""
+def ensure_sales_entry(r: StoreClient, product_id: str, orders: int = 0) -> None:
+    """Give a product its place in the sales order, once. Done before the product
+    is saved: a search skips an entry with no facts, so a save that fails after
+    this leaves nothing visible. Once there, only the order script moves it."""
     if r.zscore(keys.library_sales(), product_id) is None:
         ordinal = r.incr(keys.library_ordinals())
-        r.zadd(keys.library_sales(), {product_id: sales_score(0, ordinal)}, nx=True)
+        r.zadd(keys.library_sales(), {product_id: sales_score(orders, ordinal)}, nx=True)
 
 
 def save(r: StoreClient, product_id: str, record: dict[str, Any], now_ms: int) -> bool:
@@ -116,9 +124,10 @@ def save(r: StoreClient, product_id: str, record: dict[str, Any], now_ms: int) -
 
 def reindex(r: StoreClient, product_id: str) -> bool:
     """Rebuild a product's index entries from its record (a library saved before
-    the indexes existed); False if there is no such product."""
+    the indexes existed; ``redirector library-reindex``), its sales order from
+    its figures if it has none; False if there is no such product."""
     key = keys.product(product_id)
-    ensure_sales_entry(r, product_id)
+    ensure_sales_entry(r, product_id, int(r.hget(keys.product_sales(product_id), "orders") or 0))
     with r.pipeline(transaction=True) as pipe:
         while True:
             try:
@@ -134,3 +143,8 @@ def reindex(r: StoreClient, product_id: str) -> bool:
                 return True
             except redis.WatchError:
                 continue
+
+
+def reindex_all(r: StoreClient) -> int:
+    """``reindex`` every product; answers how many."""
+    return sum(reindex(r, pid) for pid in sorted(r.smembers(keys.products())))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from redirector import keys, library_search, registry
+from redirector import keys, library_index, library_search, registry
 from redirector.config import Settings
 from redirector.errors import ConfigError
 from redirector.extension import context, context_of
@@ -517,3 +517,17 @@ def test_the_library_page_pages_and_is_for_creators(client: Any, api: Any, libra
 def test_admins_do_not_use_the_creator_library_page(client: Any, library: Any) -> None:
     sign_in(client, ADMIN_TOKEN)
     assert client.get("/console/library").status_code == 403
+
+
+def test_a_library_saved_before_its_indexes_is_indexed_again(
+    api: Any, library: Any, store: Any, app: Any
+) -> None:
+    sell(api, library, api.link(library["alice"], product_id="honey"), "o-1", 3900)
+    for key in list(store.scan_iter(match="rd:*library*")):
+        store.delete(key)  # as a store written by an earlier version has none
+    assert listed(api, "q=honey") == []
+    assert library_index.reindex_all(store) == 8
+    assert listed(api, "q=honey") == ["honey"]
+    assert listed(api, "category=teaware&sort=price") == ["old", "cup", "pot"]
+    assert listed(api, "sort=sales")[0] == "honey"  # its figures give its place
+    assert sorted(listed(api, "category=teaware")) == ["cup", "old", "pot"]
