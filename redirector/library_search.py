@@ -3,10 +3,10 @@
 A query is answered from the indexes ``library_index`` keeps, at a cost that
 depends on the page and on fixed bounds, never on the library's size:
 - when its filters together name at most ``SMALL_SET`` products (the
-  intersection of the narrowest three of its category, storefront and keyword
-  terms, which Redis works out from the narrowest; up to twice that when the
-  narrowest holds few; or a high minimum rate), those products are read and
-  ordered in full;
+  intersection of the narrowest four of its category, its storefront and the
+  rarest term of each keyword word, which Redis works out from the narrowest;
+  up to twice that when the narrowest holds few; or a high minimum rate), those
+  products are read and ordered in full;
 - otherwise the library's order for the sort is walked from the cursor, in
   batches, each checked on the server against the narrowest set filters and
   then by its facts, until the page is full or ``WALK_BUDGET`` products were
@@ -64,15 +64,15 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 SMALL_SET = 1000
 # A set filter this narrow or narrower is intersected with the others on the server
-# (the ``INTERSECTED`` narrowest: a word's rarer pairs already say most of it).
+# (the ``INTERSECTED`` narrowest of them, a word counting by its rarest term).
 INTERSECT_MOST = 50_000
-INTERSECTED = 3
+INTERSECTED = 4
 WALK_BUDGET = 5000
 FIRST_BATCH = 50
 MOST_BATCH = 1000
 # How many set filters (the narrowest) a walked batch is checked against before
 # its facts are read; the facts check them all.
-PREFILTER_SETS = 3
+PREFILTER_SETS = 4
 # Movers looked at per page, per change log: a burst of saves is met over pages.
 MOST_MOVERS = 500
 RUN_SECONDS = 3600
@@ -299,7 +299,7 @@ def _smallest_set(r: StoreClient, query: Query) -> tuple[list[str] | None, list[
     if query.min_commission_bps is not None:
         pipe.zlexcount(keys.library_order("commission"), _rate_floor(query), "+")
     total, *sizes = pipe.execute()
-    by_size = [key for _, key in sorted(zip(sizes, sets, strict=False))]
+    by_size = _narrowest(query, dict(zip(sets, sizes, strict=False)))
     share = min(sizes, default=total) / max(total, 1)
     if not sizes:
         return None, by_size, share
@@ -317,10 +317,22 @@ def _smallest_set(r: StoreClient, query: Query) -> tuple[list[str] | None, list[
     wide = min(sizes[: len(sets)]) > 2 * SMALL_SET
     if wide and r.sintercard(len(narrowest), narrowest, limit=SMALL_SET + 1) > SMALL_SET:
         return None, by_size, share
-    members = r.sinter(narrowest)
-    if len(members) > 2 * SMALL_SET:
+    found = r.sinter(narrowest)
+    if len(found) > 2 * SMALL_SET:
         return None, by_size, share
-    return sorted(members), by_size, share
+    return sorted(found), by_size, share
+
+
+def _narrowest(query: Query, sizes: dict[str, int]) -> list[str]:
+    """The set filters that narrow most, narrowest first: the category, the
+    storefront, and the rarest term of each word (a word's terms say nearly
+    the same thing; the title check decides the rest)."""
+    picked = [k for k in sizes if not k.startswith(keys.library_term(""))]
+    for word in query.words:
+        terms = [keys.library_term(t) for t in word_terms(word)]
+        if terms:
+            picked.append(min(terms, key=lambda k: sizes[k]))
+    return sorted(picked, key=lambda k: sizes[k])
 
 
 def _rate_floor(query: Query) -> str:
