@@ -141,8 +141,12 @@ class Cursor:
             raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             version, run, fingerprint, place, since, sales_since = raw
             assert version == 1 and isinstance(run, str) and isinstance(fingerprint, str)
-            assert isinstance(place, int if query.sort == "sales" else str)
-            assert all(type(n) is int and n >= 0 for n in (since, sales_since))
+            # Numbers the store reads exactly (a score, a sequence), nothing larger.
+            if query.sort == "sales":
+                assert type(place) is int and 0 <= place < 2**53
+            else:
+                assert isinstance(place, str) and len(place) <= 200
+            assert all(type(n) is int and 0 <= n < 2**53 for n in (since, sales_since))
         except (ValueError, TypeError, AssertionError, binascii.Error, UnicodeDecodeError):
             raise InvalidField.one("cursor", "not a cursor this endpoint gave") from None
         if fingerprint != query.fingerprint():

@@ -3,6 +3,8 @@ code), how creators and admins search the library, and its indexes."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import unicodedata
 from typing import Any
@@ -531,3 +533,13 @@ def test_a_library_saved_before_its_indexes_is_indexed_again(
     assert listed(api, "category=teaware&sort=price") == ["old", "cup", "pot"]
     assert listed(api, "sort=sales")[0] == "honey"  # its figures give its place
     assert sorted(listed(api, "category=teaware")) == ["cup", "old", "pot"]
+
+
+def test_a_forged_cursor_is_refused_not_sent_to_the_store(api: Any, library: Any) -> None:
+    fingerprint = library_search.Query(sort="sales", active=None).fingerprint()  # the admin's
+    for place, since in ((10**300, 0), (-1, 0), (1.5, 0), ("x", 0), (1, 10**40), (1, -3)):
+        raw = json.dumps([1, "run", fingerprint, place, since, 0]).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        response = api.call("GET", f"/api/v1/products?sort=sales&cursor={cursor}")
+        assert field_names(response) == ["cursor"], (place, since)
+        assert "not a cursor" in error_of(response, 422)["message"]
