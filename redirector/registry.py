@@ -14,6 +14,9 @@ Rules kept here:
   products still use; a storefront saved without ``app_schemes`` keeps those
   it declared before (none, on create); existing products are checked against
   the rules when they are saved;
+- a product's library fields (category, image, share code) follow ``library``,
+  and its search index entries change in the same transaction as its record
+  (``library_index``);
 - every link keeps a copy of its product's destination so that the redirect
   needs one slot of the store; a product or storefront change is copied into
   its links, newest revision winning (``LINK_DESTINATION``).
