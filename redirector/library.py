@@ -46,6 +46,7 @@ __all__ = [
     "ORDINAL_BITS",
     "SORTS",
     "Facts",
+    "Sort",
     "check_image_url",
     "check_share_code",
     "image_allowed",

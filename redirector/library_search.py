@@ -100,7 +100,7 @@ class Query:
             raise InvalidField.one("q", f"at most {MAX_WORDS} words")
         object.__setattr__(self, "words", tuple(found))
 
-    def fingerprint(self) -> str:
+    def shape(self) -> str:
         """Names the query a cursor belongs to (the page size may change between pages)."""
         said = [
             self.words,
@@ -126,21 +126,21 @@ class Query:
 @dataclass(frozen=True, slots=True)
 class Cursor:
     run: str
-    fingerprint: str
+    shape: str
     place: Position
     since: int  # the library's change sequence already looked at
     sales_since: int  # the money sequence already looked at
 
     def encode(self) -> str:
-        said = [1, self.run, self.fingerprint, self.place, self.since, self.sales_since]
+        said = [1, self.run, self.shape, self.place, self.since, self.sales_since]
         return base64.urlsafe_b64encode(json.dumps(said).encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str, query: Query) -> Cursor:
         try:
             raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-            version, run, fingerprint, place, since, sales_since = raw
-            assert version == 1 and isinstance(run, str) and isinstance(fingerprint, str)
+            version, run, shape, place, since, sales_since = raw
+            assert version == 1 and isinstance(run, str) and isinstance(shape, str)
             # Numbers the store reads exactly (a score, a sequence), nothing larger.
             if query.sort == "sales":
                 assert type(place) is int and 0 <= place < 2**53
@@ -149,9 +149,9 @@ class Cursor:
             assert all(type(n) is int and 0 <= n < 2**53 for n in (since, sales_since))
         except (ValueError, TypeError, AssertionError, binascii.Error, UnicodeDecodeError):
             raise InvalidField.one("cursor", "not a cursor this endpoint gave") from None
-        if fingerprint != query.fingerprint():
+        if shape != query.shape():
             raise InvalidField.one("cursor", "the cursor belongs to another query")
-        return cls(run, fingerprint, place, since, sales_since)
+        return cls(run, shape, place, since, sales_since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +177,7 @@ def search(ctx: Context, query: Query, cursor: str | None = None) -> Page:
         run = at.run if at else secrets.token_urlsafe(12)
         _remember(r, run, [pid for _, pid in listed])
         assert place is not None
-        next_cursor = Cursor(run, query.fingerprint(), place, since, sales_since).encode()
+        next_cursor = Cursor(run, query.shape(), place, since, sales_since).encode()
     return Page(registry.products_by_id(r, [pid for _, pid in listed]), next_cursor)
 
 

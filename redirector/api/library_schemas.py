@@ -7,12 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..library import MAX_KEYWORD, SORTS
+from ..library import MAX_KEYWORD, Sort
 from ..library_search import DEFAULT_LIMIT, MAX_LIMIT
 from .schemas import Product, Slug
-
-SortName = Literal["sales", "commission", "price", "newest"]
-assert set(SORTS) == {"sales", "commission", "price", "newest"}
 
 
 class LibraryQuery(BaseModel):
@@ -28,7 +25,7 @@ class LibraryQuery(BaseModel):
     category: Slug | None = None
     storefront_id: Slug | None = None
     min_commission_bps: int | None = Field(default=None, ge=0, le=10000)
-    sort: SortName = Field(default="newest", description="sales: orders paid through links")
+    sort: Sort = Field(default="newest", description="sales: orders paid through links")
     order: Literal["asc", "desc"] | None = Field(
         default=None, description="default: asc for price, desc otherwise"
     )
