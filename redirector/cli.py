@@ -17,11 +17,12 @@ from typing import Any
 
 import click
 
-from . import config, orders, settlement, spool
+from . import config, library_index, orders, settlement, spool
 from .config import Settings
 from .errors import ConfigError
 from .extension import context
 from .periods import Period
+from .store import connect
 
 log = logging.getLogger("redirector")
 
@@ -166,6 +167,19 @@ def reindex_orders() -> None:
     with app.app_context():
         placed = orders.reindex(context())
     click.echo(f"{placed} order(s) placed in the lists; the others were there already")
+
+
+@main.command("library-reindex")
+def library_reindex() -> None:
+    """Rebuild the product library's search indexes from the products (once,
+    after upgrading from a version without them; harmless to run again)."""
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        click.echo(f"redirector: configuration error: {exc}", err=True)
+        sys.exit(2)
+    count = library_index.reindex_all(connect(settings))
+    click.echo(f"{count} product(s) indexed")
 
 
 @main.command("spool-adopt")

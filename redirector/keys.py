@@ -21,7 +21,10 @@ so they live in one Redis Cluster slot:
   link indexes: small, rarely written, and written together in transactions
   (MULTI/WATCH need one slot on a cluster). The redirect never reads them: each
   link carries a copy of its destination (a landing page, once its click is
-  recorded, reads its product here for the title, price and share code).
+  recorded, reads its product here for the title, price and share code). The
+  product library's indexes live here too (written in the product's own
+  transaction), except its sales order, which the order script keeps in
+  ``{money}`` beside the figures it follows.
 - ``{console}``: the console's sessions and, per holder, the index of its
   sessions (ended together in one transaction).
 """
@@ -99,6 +102,52 @@ def products() -> str:
 def product_links(product_id: str) -> str:
     """Set of the link ids made for a product (their destination copies follow it)."""
     return f"{REGISTRY}:product:{product_id}:links"
+
+
+# -- the product library's indexes (docs/library.md) ----------------------------------
+
+LIBRARY = f"{REGISTRY}:library"
+
+
+def library_facts() -> str:
+    """Hash product id -> JSON of what a search filters and sorts on (``library_index``)."""
+    return f"{LIBRARY}:facts"
+
+
+def library_order(sort: str) -> str:
+    """Sorted set, every score 0, of ``<fixed-width value>:<product id>``: the
+    library in ``sort`` order (``commission``, ``price``, ``newest``) read by lex range."""
+    return f"{LIBRARY}:by:{sort}"
+
+
+def library_category(category: str) -> str:
+    """Set of the ids of the products in a category."""
+    return f"{LIBRARY}:category:{category}"
+
+
+def library_term(term: str) -> str:
+    """Set of the ids of the products whose title holds ``term`` (one or two characters)."""
+    return f"{LIBRARY}:term:{term}"
+
+
+def library_changes() -> str:
+    """Sorted set: product id -> the ``library_sequence`` of its last save."""
+    return f"{LIBRARY}:changes"
+
+
+def library_sequence() -> str:
+    """Counter of product saves, so a paging run finds the products saved since its last page."""
+    return f"{LIBRARY}:sequence"
+
+
+def library_ordinals() -> str:
+    """Counter giving each product a number, its tie-break in the sales order."""
+    return f"{LIBRARY}:ordinals"
+
+
+def library_run(run_id: str) -> str:
+    """Set of the product ids one paging run has listed (expires)."""
+    return f"{LIBRARY}:run:{run_id}"
 
 
 # -- links and clicks ({l:<id>} slot) ------------------------------------------
@@ -244,6 +293,17 @@ def link_money_daily(link_id: str) -> str:
     """Hash ``YYYY-MM-DD:<orders|gmv|commission>`` -> change that local day
     (``series``), beside the click counters' ``link_daily``."""
     return f"{MONEY}:link-daily:{link_id}"
+
+
+def library_sales() -> str:
+    """Sorted set: product id -> orders * 2**21 + its ordinal (``library_ordinals``):
+    the library in sales order, each score distinct. The order script moves it."""
+    return f"{MONEY}:library:by-sales"
+
+
+def library_sales_changes() -> str:
+    """Sorted set: product id -> the ``money_sequence`` of the last event that moved its sales."""
+    return f"{MONEY}:library:sales-changes"
 
 
 def money_sequence() -> str:

@@ -14,6 +14,9 @@ Rules kept here:
   products still use; a storefront saved without ``app_schemes`` keeps those
   it declared before (none, on create); existing products are checked against
   the rules when they are saved;
+- a product's library fields (category, image, share code) follow ``library``,
+  and its search index entries change in the same transaction as its record
+  (``library_index``);
 - every link keeps a copy of its product's destination so that the redirect
   needs one slot of the store; a product or storefront change is copied into
   its links, newest revision winning (``LINK_DESTINATION``).
@@ -33,7 +36,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from . import keys, library, paging, webhooks
+from . import keys, library, library_index, paging, webhooks
 from .destinations import (
     Allowed,
     check_destination,
@@ -459,13 +462,8 @@ def put_product(
         "updated_at": now_ms,
         **showcase,
     }
-    pipe = r.pipeline(transaction=True)  # MULTI: the record and its revision change together
-    pipe.hsetnx(key, "created_at", now_ms)
-    pipe.hset(key, mapping=record)
-    pipe.hincrby(key, "rev", 1)
-    pipe.sadd(keys.products(), product_id)
-    pipe.sadd(keys.storefront_products(storefront.id), product_id)
-    created = bool(pipe.execute()[0])
+    # The record, its revision and its library index entries change together.
+    created = library_index.save(r, product_id, record, now_ms)
     refresh_link_destinations(r, product_id)
     return get_product(r, product_id), created
 
@@ -520,6 +518,20 @@ class HoldsStore(Protocol):
 def product(ctx: HoldsStore, product_id: str) -> dict:
     """A product with every field, as the API shows it (``NotFound`` if none)."""
     return get_product(ctx.store, product_id)
+
+
+def products_by_id(r: StoreClient, product_ids: list[str]) -> list[dict]:
+    """The products named, in that order (one round trip); those not found are left out."""
+    pipe = r.pipeline(transaction=False)
+    for pid in product_ids:
+        pipe.hgetall(keys.product(pid))
+        pipe.hgetall(keys.product_sales(pid))
+    raw = pipe.execute()
+    return [
+        _product_json(pid, raw[2 * i], raw[2 * i + 1])
+        for i, pid in enumerate(product_ids)
+        if raw[2 * i].get("title")
+    ]
 
 
 def list_products(

@@ -350,7 +350,7 @@ def test_the_commission_rate_is_the_one_in_force_at_paid(
     click_id = Browser(app).click(link)
     assert shop.ok("o-1", "paid", 12800, click_id=click_id)["commission"] == 1920
 
-    tea = api.ok("GET", "/api/v1/products?storefront_id=taobao")["products"]
+    tea = api.ok("GET", "/api/v1/products?storefront_id=taobao")["items"]
     tea = next(p for p in tea if p["id"] == "tea")
     body = {k: tea[k] for k in ("storefront_id", "title", "price", "web_url", "app_url")}
     api.ok("PUT", "/api/v1/products/tea", {**body, "commission_rate_bps": 3000})

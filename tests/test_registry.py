@@ -272,40 +272,6 @@ def sell(api: Any, world: dict[str, Any], link: dict[str, Any], order_id: str, a
     assert paid.get_json()["attributed"]
 
 
-def test_the_product_library_for_admins_and_creators(api: Any) -> None:
-    world = api.world()
-    api.ok("PUT", "/api/v1/clock", {"now": "2026-03-10T12:00:00+08:00"})
-    api.ok("PUT", "/api/v1/storefronts/youzan", {"name": "Youzan", "hosts": ["shop.youzan.com"]})
-    api.ok(
-        "PUT",
-        "/api/v1/products/bowl",
-        product(
-            storefront_id="youzan",
-            title="Agate bowl",
-            web_url="https://shop.youzan.com/bowl",
-            active=False,
-        ),
-    )
-    cup_link = api.link(world["alice"], product_id="cup")
-    sell(api, world, cup_link, "o-1", 5900)
-    sell(api, world, cup_link, "o-2", 11800)
-    sell(api, world, api.link(world["bob"], product_id="tea"), "o-3", 12800)
-
-    def ids(query: str = "", token: str = ADMIN_TOKEN) -> list[str]:
-        return [p["id"] for p in api.ok("GET", f"/api/v1/products{query}", token=token)["products"]]
-
-    assert ids() == ["bowl", "cup", "tea"]
-    assert ids(token=world["alice"]) == ["bowl", "cup", "tea"]
-    assert ids("?storefront_id=taobao") == ["cup", "tea"]
-    assert ids("?active=false") == ["bowl"]
-    assert ids("?active=true&sort=title") == ["cup", "tea"]
-    assert ids("?sort=title") == ["bowl", "cup", "tea"]
-    assert ids("?sort=sales", token=world["bob"]) == ["cup", "tea", "bowl"]
-    cup = api.ok("GET", "/api/v1/products?storefront_id=taobao&sort=sales")["products"][0]
-    assert cup["sales"] == {"orders": 2, "gmv": 17700}
-    assert error_of(api.call("GET", "/api/v1/products", token=None), 401)
-
-
 # -- programs ------------------------------------------------------------------------
 
 

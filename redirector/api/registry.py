@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 
-from .. import registry, sessions
+from .. import library_search, registry, sessions
+from ..errors import InvalidField
 from ..extension import context
-from . import list_schemas, schemas
-from .auth import ADMIN, BEARER, CREATOR, bearer
+from . import library_schemas, list_schemas, schemas
+from .auth import ADMIN, BEARER, CREATOR, bearer, caller
 from .responses import ok, secret_box
 
 bp = APIBlueprint("registry", __name__, url_prefix="/api/v1")
@@ -136,15 +138,34 @@ def put_product(path: schemas.ProductPath, body: schemas.ProductBody) -> Any:
     "/products",
     tags=[products_tag],
     security=BEARER,
-    responses={200: schemas.ProductList, **ERRORS},
+    responses={200: library_schemas.ProductPage, 410: schemas.ErrorResponse, **ERRORS},
 )
 @bearer(ADMIN, CREATOR)
-def list_products(query: schemas.ProductQuery) -> Any:
-    """The product library, filterable by storefront and active flag, sortable by sales."""
-    items = registry.list_products(
-        context().store, storefront_id=query.storefront_id, active=query.active, sort=query.sort
+def list_products(query: library_schemas.LibraryQuery) -> Any:
+    """The product library (商品库), searched and paged: keyword in the title,
+    category, storefront, minimum commission rate; sorted by sales, commission,
+    price or newest. Follow `next_cursor` until null; a page may hold fewer than
+    `limit` products before the end. Creators see active products only."""
+    repeated = sorted(k for k in request.args if len(request.args.getlist(k)) > 1)
+    if repeated:
+        raise InvalidField.one(repeated[0], "give each parameter once")
+    if query.active is not None and not caller().is_admin:
+        raise InvalidField.one("active", "creators see active products only")
+    found = library_search.search(
+        context(),
+        library_search.Query(
+            keyword=query.q or "",
+            category=query.category,
+            storefront_id=query.storefront_id,
+            min_commission_bps=query.min_commission_bps,
+            sort=query.sort,
+            order=query.order or ("asc" if query.sort == "price" else "desc"),
+            active=query.active if caller().is_admin else True,
+            limit=query.limit,
+        ),
+        query.cursor,
     )
-    return ok({"products": items})
+    return ok({"items": found.items, "next_cursor": found.next_cursor})
 
 
 @bp.get(

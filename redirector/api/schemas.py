@@ -164,12 +164,6 @@ class LinkBody(Body):
 # -- queries -----------------------------------------------------------------------
 
 
-class ProductQuery(BaseModel):
-    storefront_id: Slug | None = None
-    active: bool | None = None
-    sort: Literal["id", "title", "created", "sales"] = "id"
-
-
 class LinkQuery(SubIdFilters):
     creator_id: Slug | None = None
     offset: int = Field(default=0, ge=0, le=paging.MAX_OFFSET)
@@ -237,10 +231,6 @@ class Product(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp
     sales: Sales
-
-
-class ProductList(BaseModel):
-    products: list[Product]
 
 
 class Program(BaseModel):

@@ -3,8 +3,9 @@
 - admin: a dashboard, statements (split, rebate, CSV, closing), payouts per
   period (marked paid or failed, the bank batch), orders with their history,
   creators and links;
-- creator: its links with their stats, a form to make one, its earnings, and
-  (independent creators) its payouts and balance;
+- creator: its links with their stats, a form to make one, its earnings,
+  (independent creators) its payouts and balance, and the product library
+  (search, and a link from a product in one click);
 - public: a creator's showcase ``/s/<creator_id>`` and the sales leaderboard;
 - landing: the page a click from WeChat or QQ answers (``landing``), which only
   the redirect hands requests to.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extension import context_of
-from . import admin, creator, landing, payouts, public, review, views  # noqa: F401  (routes on views.bp)
+from . import admin, creator, landing, library, payouts, public, review, views  # noqa: F401  (routes on views.bp)
 from .auth import session_secret
 
 __all__ = ["SESSION_COOKIE", "init_app"]

@@ -74,20 +74,34 @@ def my_links() -> Any:
 @bp.post("/console/me/links")
 @requires(CREATOR)
 def make_link() -> Any:
-    svc = context()
-    raw = {
+    raw = link_form()
+    link_id = made_link(raw)
+    if link_id is None:
+        return redirect(url_for("console.my_links") + "?" + urlencode(raw))
+    flash(_t("links.made"), "info")
+    return redirect(url_for("console.my_links", new=link_id) + f"#link-{link_id}")
+
+
+def link_form() -> dict[str, str]:
+    """The link form's fields as given (an empty field is an absent one)."""
+    return {
         name: value.strip()
         for name in ("product_id", "channel", "post_id", "placement", *links.SUB_ID_NAMES)
-        if (value := request.form.get(name, ""))
-        and value.strip()  # an empty field is an absent one
+        if (value := request.form.get(name, "")) and value.strip()
     }
+
+
+def made_link(raw: dict[str, str]) -> str | None:
+    """Make the signed-in creator's link as ``POST /api/v1/links`` would; its id,
+    or None with each refusal flashed."""
+    svc = context()
     sub_ids = {name: raw[name] for name in links.SUB_ID_NAMES if name in raw}
     fields = {name: value for name, value in raw.items() if name not in sub_ids}
     try:
         body = schemas.LinkBody.model_validate(
             {**fields, **({"sub_ids": sub_ids} if sub_ids else {})}
         )
-        link_id = links.make_link(
+        return links.make_link(
             svc.store,
             _me(),
             body.new_link(),
@@ -101,12 +115,9 @@ def make_link() -> Any:
             loc = error["loc"][1:] if error["loc"][:1] == ("sub_ids",) else error["loc"]
             field = ".".join(str(part) for part in loc) or "body"
             flash(f"{_t('field.' + field)}: {error['msg']}", "error")
-        return redirect(url_for("console.my_links") + "?" + urlencode(raw))
     except RedirectorError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("console.my_links") + "?" + urlencode(raw))
-    flash(_t("links.made"), "info")
-    return redirect(url_for("console.my_links", new=link_id) + f"#link-{link_id}")
+    return None
 
 
 @bp.post("/console/me/links/<link_id>/disable")

@@ -47,20 +47,28 @@ bp = Blueprint(
 )
 csrf = CSRFProtect()
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def csp(image_hosts: tuple[str, ...] = ()) -> str:
+    """The console's policy; ``image_hosts`` are https hosts a page shows images
+    from (product images: DNS names, checked when the product was saved)."""
+    images = " ".join(["'self'", "data:", *(f"https://{h}" for h in image_hosts)])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {images}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CSP = csp()
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import keys, series
 from ..errors import Busy
+from ..library import ORDINAL_BITS
 from ..store import Script, ScriptCall, StoreClient
 from .lifecycle import ADMIN_STATUSES, HELD, Plan
 from .listing import index_keys
@@ -62,6 +63,7 @@ DELIVERY_RETENTION_SECONDS = 30 * 86400
 #   "hset"    HSET key field value          "hincrby" HINCRBY key field value
 #   "rpush"   RPUSH key "<sequence> <value>"  "sadd"    SADD key value
 #   "zadd"    ZADD key value field (score)    "zrem"    ZREM key field
+#   "zincrby" ZINCRBY key value field         "zaddseq" ZADD key <sequence> field
 # Answers {"dup", first response} for a replay, {"retry"} when the order or a
 # guard moved since the plan was made, {"ok"} once applied.
 APPLY = Script(
@@ -85,6 +87,8 @@ for i = 5, #ARGV, 4 do
   elseif op == 'sadd' then redis.call('SADD', key, v)
   elseif op == 'zadd' then redis.call('ZADD', key, v, f)
   elseif op == 'zrem' then redis.call('ZREM', key, f)
+  elseif op == 'zincrby' then redis.call('ZINCRBY', key, v, f)
+  elseif op == 'zaddseq' then redis.call('ZADD', key, seq, f)
   end
 end
 redis.call('HSET', KEYS[1], 'version', tonumber(version) + 1)
@@ -208,6 +212,14 @@ def _queue_step(ops: _Ops, storefront_id: str, order: Order | None, step: Step) 
     _queue_plan(ops, plan, step.credit)
 
 
+def _queue_sales_order(ops: _Ops, product_id: str, orders: int) -> None:
+    """The product's place in the library's sales order moves with its orders
+    (``library_index``), and the move is logged for paging runs under way."""
+    if orders:
+        ops.add("zincrby", keys.library_sales(), product_id, orders << ORDINAL_BITS)
+        ops.add("zaddseq", keys.library_sales_changes(), product_id, "")
+
+
 def _queue_plan(ops: _Ops, plan: Plan, credit: Credit | None) -> None:
     """The order's fields, its link's and product's figures, and the settlement
     aggregates of periods guarded open."""
@@ -218,6 +230,7 @@ def _queue_plan(ops: _Ops, plan: Plan, credit: Credit | None) -> None:
             ops.add("hincrby", keys.link_money(credit.link_id), name, delta)
         for name, delta in plan.product.items():
             ops.add("hincrby", keys.product_sales(credit.product_id), name, delta)
+        _queue_sales_order(ops, credit.product_id, plan.product.get("orders", 0))
     for period in sorted(plan.open_periods):
         ops.add("eq", keys.periods(), period, "")
     for move in plan.settlement:
