@@ -43,6 +43,7 @@ TRUSTED_PROXIES = "REDIRECTOR_TRUSTED_PROXIES"
 AUTH_FAILURE_LIMIT = "REDIRECTOR_AUTH_FAILURE_LIMIT"
 LINK_CREATION_LIMIT = "REDIRECTOR_LINK_CREATION_LIMIT"
 FRAUD = "REDIRECTOR_FRAUD"
+WEBHOOK_ALLOW_PRIVATE = "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to the defaults.
@@ -95,6 +96,9 @@ class Settings:
     # Click-fraud thresholds: floods of clicks, instant conversions (``fraud.py``).
     fraud: FraudRules = field(default_factory=FraudRules)
     fraud_path: Path | None = None
+    # Postback endpoints on loopback, private or link-local addresses are
+    # refused unless this is set (tests, development): ``postbacks.guard``.
+    webhook_allow_private: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -144,6 +148,7 @@ class Settings:
         fraud = load_fraud_rules(fraud_path, FRAUD)
         spool_dir = _spool_dir(env, redis_url, cluster_url)
         link_cache_seconds = _link_cache_seconds(env)
+        webhook_allow_private = _flag(env, WEBHOOK_ALLOW_PRIVATE)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -164,6 +169,7 @@ class Settings:
             link_creation_limit=link_creation_limit,
             fraud=fraud,
             fraud_path=fraud_path,
+            webhook_allow_private=webhook_allow_private,
         )
 
 
@@ -336,6 +342,16 @@ def _link_cache_seconds(env: Mapping[str, str]) -> int:
             f"up to {MAX_LINK_CACHE_SECONDS}"
         )
     return int(cache_text)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no setting: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (unset: no)."""
+    text = env.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}={text!r} must be 1 or 0")
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from . import keys, orders
+from . import keys, orders, postbacks
 from .clock import utc_from_ms
 from .context import Context
 from .errors import Busy, Conflict, InvalidField, NotFound
@@ -265,9 +265,10 @@ def _statement_from(
 
 
 # KEYS[1] period states   KEYS[2] period write counters   KEYS[3] money sequence
-# KEYS[4] the period's statement
+# KEYS[4] the period's statement   KEYS[5] the postback outbox
 # ARGV[1] period   ARGV[2] its write counter when the document was computed
 # ARGV[3] closing time (ms)   ARGV[4] the document
+# ARGV[5..] the events the closing announces (``postbacks.outbox.entries``)
 # Answers {"closed"} if already closed, {"retry"} if an event or ad spend landed
 # since the document was computed, else {"ok"}.
 CLOSE = Script(
@@ -277,6 +278,10 @@ if (redis.call('HGET', KEYS[2], ARGV[1]) or '0') ~= ARGV[2] then return {'retry'
 local seq = redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. ':' .. seq)
 redis.call('SET', KEYS[4], ARGV[4])
+local outbox, first = KEYS[5], 5
+"""
+    + postbacks.outbox.APPEND_LUA
+    + """
 return {'ok'}
 """
 )
@@ -286,7 +291,8 @@ def close(ctx: Context, period: Period) -> dict[str, Any]:
     """Close an ended period and freeze its statement; 409 before its end or twice.
 
     The document is stored only if nothing was written to the period since it
-    was computed (``CLOSE`` checks the period's write counter)."""
+    was computed (``CLOSE`` checks the period's write counter), with the
+    ``statement.closed`` event in the same script."""
     r = ctx.store
     now_ms = ctx.clock.now_ms()
     tz = ctx.settings.timezone
@@ -310,14 +316,25 @@ def close(ctx: Context, period: Period) -> dict[str, Any]:
                 keys.period_versions(),
                 keys.money_sequence(),
                 keys.period_statement(name),
+                keys.outbox(),
             ],
-            [name, version or "0", now_ms, json.dumps(doc)],
+            [name, version or "0", now_ms, json.dumps(doc), *_closing_events(ctx, doc)],
         )
         if answer[0] == "closed":
             raise Conflict(f"period {period} is already closed")
         if answer[0] == "ok":
             return doc
     raise Busy(f"period {period} is being written to; retry the closing shortly")
+
+
+def _closing_events(ctx: Context, doc: Mapping[str, Any]) -> list[str]:
+    """``statement.closed``: the period, its currency, zone, closing time and
+    totals (the lines are fetched from the statement)."""
+    data = {k: doc[k] for k in ("period", "status", "currency", "timezone", "closed_at", "totals")}
+    event = postbacks.events.Event.of(
+        postbacks.events.STATEMENT_CLOSED, doc["closed_at"], data, ctx.settings.timezone
+    )
+    return postbacks.outbox.entries([event])
 
 
 def resolve_account(r: StoreClient, account_id: str) -> str:

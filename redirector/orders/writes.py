@@ -12,18 +12,21 @@ apply one after the other, each seeing the last, and a period closed between
 the read and the write never takes the event: it is planned again, into the
 next open period.
 
-All keys an event touches live in the ``{money}`` slot (``keys``).
+All keys an event touches live in the ``{money}`` slot (``keys``), the
+postback outbox included: the events a change announces (``Step.announced``)
+are appended by the same ``APPLY`` (``postbacks.outbox.stage``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import keys
 from ..errors import Busy
+from ..postbacks import events, outbox
 from ..store import Script, StoreClient
 from .lifecycle import ADMIN_STATUSES, HELD, Plan
 from .records import Credit, HistoryEntry, Order, OrderEvent
@@ -96,6 +99,7 @@ class Snapshot:
     order: Order | None
     recorded: str | None  # the first response to this request, if it was applied
     closed: frozenset[str]  # the periods closed at the time of the read
+    fields: Mapping[str, str] = field(default_factory=dict)  # the order's hash as read
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,7 @@ class Step:
     credit: Credit | None  # the order's credit once the event applies
     response: dict[str, Any]
     by: str | None = None  # who sent it, for the history: "admin" for a review
+    announced: tuple[events.Event, ...] = ()  # postback events, recorded if it applies
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,7 @@ def read(r: StoreClient, storefront_id: str, order_id: str, record_key: str) -> 
     data, recorded, period_states = pipe.execute()
     order = Order.from_hash(storefront_id, order_id, data) if data else None
     # A period's field present: closed (its value says when).
-    return Snapshot(order, recorded, frozenset(period_states))
+    return Snapshot(order, recorded, frozenset(period_states), data)
 
 
 def write(
@@ -189,6 +194,7 @@ def _queue_step(ops: _Ops, storefront_id: str, order: Order | None, step: Step) 
     if event.status in ADMIN_STATUSES:
         ops.add("zrem", keys.held_orders(), ref, "")
     _queue_plan(ops, plan, step.credit)
+    outbox.stage(ops, step.announced)
 
 
 def _queue_plan(ops: _Ops, plan: Plan, credit: Credit | None) -> None:
