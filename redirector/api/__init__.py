@@ -22,6 +22,7 @@ from . import (
     leaderboard,
     links,
     orders,
+    postbacks,
     ratelimit,
     registry,
     review,
@@ -33,7 +34,7 @@ from .responses import error_response
 __all__ = ["init_app"]
 
 
-BLUEPRINTS = (registry, orders, settlement, links, service, leaderboard, review)
+BLUEPRINTS = (registry, orders, settlement, links, service, leaderboard, review, postbacks)
 
 
 def init_app(app: Flask) -> None:

@@ -47,9 +47,7 @@ def announced_types(status: str, plan: Plan, attributed: bool) -> list[str]:
     return [_BY_STATUS[status]]
 
 
-def order_after(
-    storefront_id: str, order_id: str, before: Mapping[str, str], plan: Plan
-) -> Order:
+def order_after(storefront_id: str, order_id: str, before: Mapping[str, str], plan: Plan) -> Order:
     """The order once ``plan`` is applied to its stored fields ``before``."""
     return Order.from_hash(storefront_id, order_id, {**before, **plan.fields})
 

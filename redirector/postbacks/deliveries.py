@@ -221,7 +221,7 @@ def next_attempt(delivery: Delivery, answer: Answer, at_ms: int) -> Delivery:
     """The delivery after one attempt made at ``at_ms``: delivered, due again
     on the schedule, or failed after its last attempt. Pure."""
     attempt = {
-        "at": at_ms,
+        "attempted_at": at_ms,
         "status_code": answer.status,
         "error": answer.error,
         "response": answer.excerpt,
@@ -250,9 +250,7 @@ def enqueue(r: StoreClient, endpoint_id: str, event: Event, now_ms: int) -> str:
     return str(script(r, keys_, args))
 
 
-def finish(
-    r: StoreClient, endpoint_id: str, token: str, after: Delivery, now_ms: int
-) -> str:
+def finish(r: StoreClient, endpoint_id: str, token: str, after: Delivery, now_ms: int) -> str:
     """Record an attempt's outcome, if the lease (``token``) is still ours."""
     outcome = "retry" if after.state == PENDING else "done"
     return str(

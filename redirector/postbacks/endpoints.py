@@ -199,9 +199,7 @@ def _check_events(events: Sequence[str], whole_service: bool) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-def register(
-    ctx: Context, creator_id: str | None, new: NewEndpoint
-) -> tuple[Endpoint, str]:
+def register(ctx: Context, creator_id: str | None, new: NewEndpoint) -> tuple[Endpoint, str]:
     """Register an endpoint for a creator (``creator_id``) or the admin (None).
     Answers the endpoint and its secret, shown this once."""
     r = ctx.store

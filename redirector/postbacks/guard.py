@@ -159,9 +159,7 @@ def refusal(address: IPAddress, *, allow_private: bool) -> str | None:
     return None if address.is_global else "non-public"
 
 
-def addresses(
-    target: Target, *, allow_private: bool, resolve: Resolver | None = None
-) -> list[str]:
+def addresses(target: Target, *, allow_private: bool, resolve: Resolver | None = None) -> list[str]:
     """The addresses to connect to for ``target`` now, every one allowed by the
     rule; ``AddressRefused`` when one is not, ``BadTarget`` when none resolve."""
     literal = _literal(target.host)

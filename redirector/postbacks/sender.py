@@ -114,7 +114,7 @@ def post(
         conn = kind(target, address, left)
         try:
             status, excerpt = _exchange(conn, target, headers, body, deadline)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return _answer(None, "timed out", "", started)
         except ConnectionRefusedError:
             error = f"connection refused by {address}"
