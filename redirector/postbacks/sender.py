@@ -99,11 +99,12 @@ def post(
     addresses: Sequence[str],
     headers: dict[str, str],
     body: bytes,
-    timeout: float = TIMEOUT_SECONDS,
+    timeout: float | None = None,
 ) -> Answer:
-    """POST ``body`` to ``target`` on the first of ``addresses`` that takes a connection."""
+    """POST ``body`` to ``target`` on the first of ``addresses`` that takes a
+    connection, in ``timeout`` seconds at most (``TIMEOUT_SECONDS``)."""
     started = time.monotonic()
-    deadline = started + timeout
+    deadline = started + (TIMEOUT_SECONDS if timeout is None else timeout)
     error = "no address to connect to"
     for address in addresses:
         left = deadline - time.monotonic()
