@@ -5,7 +5,7 @@
   the one call each kind of write uses to record them;
 - ``endpoints``: registering, listing, removing, rotating secrets; routes;
 - ``guard``: the private-address rule, at registration and before every attempt;
-- ``dispatch``: the outbox fanned out to the endpoints' queues, once each;
+- ``dispatcher``: the outbox fanned out to the endpoints' queues, once each;
 - ``deliveries``: per-endpoint queues (head-of-line), the retry schedule, the log;
 - ``sender``: one signed POST (Standard Webhooks), 10 s at most;
 - ``lease``: one holder at a time, across processes and hosts;
@@ -27,7 +27,7 @@ from .deliveries import (
     log,
     retry_by_hand,
 )
-from .dispatch import dispatch
+from .dispatcher import dispatch
 from .endpoints import (
     ENDPOINT_ID_PATTERN,
     Endpoint,

@@ -28,7 +28,7 @@ from ..errors import StoreUnavailable
 from ..secrets_at_rest import box_for
 from . import guard, sender
 from .deliveries import PENDING, Delivery, finish, next_attempt, reschedule
-from .dispatch import dispatch
+from .dispatcher import dispatch
 from .endpoints import Endpoint
 from .lease import Lease
 
