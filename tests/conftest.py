@@ -430,7 +430,9 @@ class Postbacks:
 
     def deliveries(self, hook: dict[str, Any], token: str = ADMIN_TOKEN) -> list[dict[str, Any]]:
         """The endpoint's log, oldest first."""
-        found = self.api.ok("GET", f"/api/v1/webhooks/{hook['id']}/deliveries?limit=200", None, token)
+        found = self.api.ok(
+            "GET", f"/api/v1/webhooks/{hook['id']}/deliveries?limit=200", None, token
+        )
         return list(reversed(found["deliveries"]))
 
 

@@ -58,7 +58,11 @@ def test_an_endpoints_delivery_keys_share_one_slot_and_endpoints_spread() -> Non
 
 
 def test_the_outbox_lives_in_the_money_slot_with_what_writes_to_it() -> None:
-    money = {key_slot(k.encode()) for k in (keys.outbox(), keys.money_sequence(), keys.order("s", "o"))}
-    assert money == {key_slot(keys.postback_routes().encode())} == {
-        key_slot(keys.outbox_lease().encode())
+    money = {
+        key_slot(k.encode()) for k in (keys.outbox(), keys.money_sequence(), keys.order("s", "o"))
     }
+    assert (
+        money
+        == {key_slot(keys.postback_routes().encode())}
+        == {key_slot(keys.outbox_lease().encode())}
+    )

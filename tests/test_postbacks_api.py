@@ -22,7 +22,10 @@ def env(env: dict[str, str]) -> dict[str, str]:
 
 def register(api: Api, token: str = ADMIN_TOKEN, **body: Any) -> Any:
     return api.call(
-        "POST", "/api/v1/webhooks", token=token, json={"url": URL, "events": ["order.attributed"], **body}
+        "POST",
+        "/api/v1/webhooks",
+        token=token,
+        json={"url": URL, "events": ["order.attributed"], **body},
     )
 
 
@@ -83,9 +86,9 @@ def test_each_sees_and_changes_only_its_own_endpoints_and_the_admin_all(
     bobs = register(api, world["bob"]).get_json()
     alices = register(api, world["alice"]).get_json()
     admins = register(api).get_json()
-    assert [h["id"] for h in api.ok("GET", "/api/v1/webhooks", token=world["alice"])["webhooks"]] == [
-        alices["id"]
-    ]
+    assert [
+        h["id"] for h in api.ok("GET", "/api/v1/webhooks", token=world["alice"])["webhooks"]
+    ] == [alices["id"]]
     assert {h["id"] for h in api.ok("GET", "/api/v1/webhooks")["webhooks"]} == {
         bobs["id"],
         alices["id"],

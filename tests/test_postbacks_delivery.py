@@ -5,6 +5,7 @@ that goes down, a secret rotation, timeouts, and two workers at once."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -151,7 +152,10 @@ def test_retries_follow_the_schedule_by_the_mock_clock_then_fail_then_go_again_b
         assert [a["status_code"] for a in first["attempts"]] == [500] * 8
         # Only once the head failed did the event behind it go: it is not delivered either.
         assert second["attempt_count"] == 1 and second["state"] == "pending"
-        assert {r.webhook_id for r in receiver.received} == {first["webhook_id"], second["webhook_id"]}
+        assert {r.webhook_id for r in receiver.received} == {
+            first["webhook_id"],
+            second["webhook_id"],
+        }
 
         refusing["on"] = False
         advance(clock, seconds=5)
@@ -259,7 +263,7 @@ def overlapping(received: list[Received]) -> list[str]:
     clashes = []
     for webhook_id, requests in by_id.items():
         spans = sorted((r.started, r.ended) for r in requests)
-        if any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)):
+        if any(b[0] < a[1] for a, b in itertools.pairwise(spans)):
             clashes.append(webhook_id)
     return clashes
 

@@ -97,7 +97,11 @@ def test_urls_that_are_no_target_are_refused(
 
 @pytest.mark.parametrize(
     "url",
-    ["https://public.example/hook?x=1", "http://93.184.216.34:8443/hook", "https://[2606:4700::1]/"],
+    [
+        "https://public.example/hook?x=1",
+        "http://93.184.216.34:8443/hook",
+        "https://[2606:4700::1]/",
+    ],
 )
 def test_public_hosts_are_taken(api: Api, world: dict[str, Any], url: str) -> None:
     assert register(api, url).status_code == 201
@@ -107,10 +111,17 @@ def test_the_setting_allows_loopback_and_private_but_never_nowhere_or_multicast(
     settings: Settings, store: Any
 ) -> None:
     app = create_app(
-        settings.with_overrides(webhook_allow_private=True), store=store, test_config={"TESTING": True}
+        settings.with_overrides(webhook_allow_private=True),
+        store=store,
+        test_config={"TESTING": True},
     )
     api = Api(app.test_client())
-    for url in ("http://127.0.0.1:9/h", "http://localhost:9/h", "http://[::1]:9/h", "http://10.0.0.1/h"):
+    for url in (
+        "http://127.0.0.1:9/h",
+        "http://localhost:9/h",
+        "http://[::1]:9/h",
+        "http://10.0.0.1/h",
+    ):
         assert register(api, url).status_code == 201, url
     for url in ("http://0.0.0.0:9/h", "http://[::]:9/h", "http://224.0.0.1/h"):
         assert register(api, url).status_code == 422, url

@@ -115,7 +115,9 @@ class Hook:
         ids = self.store.lrange(keys.postback_queue(self.id), 0, -1)
         out = []
         for i in ids:
-            body = json.loads(json.loads(self.store.hget(keys.postback_deliveries(self.id), i))["body"])
+            body = json.loads(
+                json.loads(self.store.hget(keys.postback_deliveries(self.id), i))["body"]
+            )
             out.append((body["type"], body["data"].get("order_id") or body["data"].get("period")))
         return out
 

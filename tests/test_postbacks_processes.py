@@ -34,7 +34,9 @@ class Storefront:
     """A shop, a product and a creator on a running service; orders paid after a click."""
 
     def __init__(self, base: str) -> None:
-        shop = call(base, "PUT", "/api/v1/storefronts/shop", {"name": "Shop", "hosts": ["shop.test"]})
+        shop = call(
+            base, "PUT", "/api/v1/storefronts/shop", {"name": "Shop", "hosts": ["shop.test"]}
+        )
         call(
             base,
             "PUT",
@@ -48,7 +50,9 @@ class Storefront:
             },
         )
         self.key = call(base, "PUT", "/api/v1/creators/c1", {"name": "C"})["api_key"]
-        self.link = call(base, "POST", "/api/v1/links", {"product_id": "p1", "channel": "weibo"}, self.key)
+        self.link = call(
+            base, "POST", "/api/v1/links", {"product_id": "p1", "channel": "weibo"}, self.key
+        )
         self.secret = shop["signing_secret"]
 
     def paid(self, base: str, order_id: str) -> None:
@@ -81,7 +85,12 @@ def test_an_event_recorded_before_a_restart_is_delivered_after_it() -> None:
         env = service_env(store_env)
         with service(env, workers=1) as base:
             shop = Storefront(base)
-            hook = call(base, "POST", "/api/v1/webhooks", {"url": receiver.url, "events": ["order.attributed"]})
+            hook = call(
+                base,
+                "POST",
+                "/api/v1/webhooks",
+                {"url": receiver.url, "events": ["order.attributed"]},
+            )
             receiver.secrets.append(hook["secret"])
             for i in range(3):
                 shop.paid(base, f"R{i}")
@@ -100,7 +109,12 @@ def test_two_services_on_one_redis_deliver_everything_in_order_never_twice_at_on
         env = service_env(store_env)
         with service(env, workers=2) as first, service(env, workers=2) as second:
             shop = Storefront(first)
-            hook = call(first, "POST", "/api/v1/webhooks", {"url": receiver.url, "events": ["order.attributed"]})
+            hook = call(
+                first,
+                "POST",
+                "/api/v1/webhooks",
+                {"url": receiver.url, "events": ["order.attributed"]},
+            )
             receiver.secrets.append(hook["secret"])
             for i in range(16):
                 shop.paid(first if i % 2 else second, f"D{i:02d}")
