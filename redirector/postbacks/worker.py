@@ -27,7 +27,7 @@ from ..context import Context
 from ..errors import StoreUnavailable
 from ..secrets_at_rest import box_for
 from . import guard, sender
-from .deliveries import PENDING, Delivery, finish, next_attempt, reschedule
+from .deliveries import FAILED, PENDING, Delivery, finish, next_attempt, reschedule
 from .dispatcher import dispatch
 from .endpoints import Endpoint
 from .lease import Lease
@@ -108,8 +108,8 @@ def _send_head(ctx: Context, endpoint_id: str, token: str) -> bool | None:
     if outcome != "ok":
         log.warning("postback %s to %s not recorded: %s", delivery.id, endpoint_id, outcome)
         return None
-    if after.state != PENDING:
-        log.info("postback %s to %s %s", delivery.id, endpoint_id, after.state)
+    if after.state == FAILED:
+        log.warning("postback %s to %s failed after its last attempt", delivery.id, endpoint_id)
     return after.state != PENDING
 
 
