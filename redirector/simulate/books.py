@@ -26,6 +26,7 @@ from typing import Any
 
 from ..money import allocate_ad_rebate, commission_of, split_commission
 from ..periods import Period, period_of
+from .hooks import Hooks
 from .shape import DAY_MS, at
 from .world import Click, Device, Link, Product, Storefront, World
 
@@ -129,6 +130,7 @@ class Books:
         self.periods_seen: set[str] = set()
         self.ad_spend: dict[tuple[str, str], int] = {}  # (period, account) -> amount
         self.lines: dict[tuple[str, str, str, bool], Line] = {}
+        self.hooks: Hooks | None = None  # the postbacks this run should receive
 
     def count(self, name: str, n: int = 1) -> None:
         with self.lock:
@@ -200,6 +202,8 @@ class Books:
         elif event.status == "refunded":
             self._refunded(order, event)
         order.status = event.status
+        if self.hooks is not None and order.link is not None:  # attributed: announced
+            self.hooks.expect_order(order.id, event.status, event.refunded)
         expected = {
             "order_id": order.id,
             "status": event.status,
