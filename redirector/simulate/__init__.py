@@ -89,8 +89,9 @@ a fresh embedded ``redirector serve`` on a 2-core machine.
 links, devices; set up on the service), ``posts`` (what creators publish),
 ``traffic`` (the hour's clicks), ``orders`` (orders and their storefront
 events), ``books`` (the simulator's expectations), ``compare`` (against the
-API), ``hooks`` and ``receiver`` (its postback endpoint), ``driver`` (the clock loop), ``command`` and ``service`` (the CLI entry
-and the embedded service).
+API), ``hooks`` and ``receiver`` (its postback endpoint), ``driver`` (the
+clock loop), ``command`` and ``service`` (the CLI entry and the embedded
+service).
 """
 
 from .agents import CONTEXT_MIX, BotRequest, bot_request, human_user_agent
