@@ -59,8 +59,14 @@ def tracebacks(caplog: Any) -> list[str]:
 @pytest.fixture
 def served(settings: Settings, store: Any) -> Any:
     """The app as production runs it: exceptions become 500s and log lines, not
-    errors raised into the test."""
-    return create_app(settings, store=store, test_config={"TESTING": False})
+    errors raised into the test. Failed authentications are not limited here:
+    these tests send one without credentials to every operation, more than
+    the default limit allows from one address."""
+    return create_app(
+        settings.with_overrides(auth_failure_limit="1000/minute"),
+        store=store,
+        test_config={"TESTING": False},
+    )
 
 
 # -- depth ------------------------------------------------------------------------------------

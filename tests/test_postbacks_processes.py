@@ -5,6 +5,7 @@ never one attempt twice at once."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +17,7 @@ from redirector.simulate.receiver import Receiver
 from redirector.storefront_client import StorefrontClient
 
 from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, SECRET_KEYS
-from .servers import redis_for_server, service
+from .servers import postbacks_worker, redis_for_server, service
 from .test_postbacks_delivery import overlapping
 
 pytestmark = pytest.mark.server
@@ -124,3 +125,20 @@ def test_two_services_on_one_redis_deliver_everything_in_order_never_twice_at_on
     assert overlapping(receiver.received) == []
     assert len(receiver.received) == 16  # nothing sent twice
     assert {d["state"] for d in log["deliveries"]} == {"delivered"}
+
+
+def test_a_worker_of_its_own_delivers_for_a_service_that_does_not() -> None:
+    with redis_for_server() as store_env, Receiver() as receiver:
+        env = service_env(store_env)
+        with service(env, workers=1, args=["--no-postbacks"]) as base:
+            shop = Storefront(base)
+            body = {"url": receiver.url, "events": ["order.attributed"]}
+            receiver.secrets.append(call(base, "POST", "/api/v1/webhooks", body)["secret"])
+            shop.paid(base, "W0")
+            time.sleep(1.0)
+            assert receiver.received == []  # serve --no-postbacks sends nothing
+            with postbacks_worker(env) as worker:
+                got = receiver.wait_for(1, timeout=20)
+                assert worker.poll() is None
+            assert worker.returncode == 0  # SIGTERM: it stopped cleanly
+    assert [r.message["data"]["order_id"] for r in got] == ["W0"]

@@ -52,16 +52,18 @@ def register(body: models.WebhookBody) -> Any:
     if viewer is not None and body.agency_id is not None:
         raise Forbidden("only an admin registers an endpoint for an agency")
     new = postbacks.NewEndpoint(body.url, list(body.events), body.agency_id)
-    endpoint, secret = postbacks.register(context(), viewer, new)
-    return ok({**endpoint.to_json(), "secret": secret}, 201)
+    svc = context()
+    endpoint, secret = postbacks.register(svc, viewer, new)
+    return ok({**endpoint.to_json(svc.clock.now_ms()), "secret": secret}, 201)
 
 
 @bp.get("/webhooks", tags=[tag], security=BEARER, responses={200: models.WebhookList, **ERRORS})
 @bearer(ADMIN, CREATOR)
 def list_webhooks() -> Any:
     """Your endpoints, oldest first (an admin: every one)."""
-    found = postbacks.list_endpoints(context().store, _viewer())
-    return ok({"webhooks": [e.to_json() for e in found]})
+    svc = context()
+    found = postbacks.list_endpoints(svc.store, _viewer())
+    return ok({"webhooks": [e.to_json(svc.clock.now_ms()) for e in found]})
 
 
 @bp.delete(
@@ -73,7 +75,9 @@ def list_webhooks() -> Any:
 @bearer(ADMIN, CREATOR)
 def remove(path: models.WebhookPath) -> Any:
     """Remove an endpoint: nothing more is sent to it, and its log goes too."""
-    return ok(postbacks.delete(context().store, path.webhook_id, _viewer()).to_json())
+    svc = context()
+    removed = postbacks.delete(svc.store, path.webhook_id, _viewer())
+    return ok(removed.to_json(svc.clock.now_ms()))
 
 
 @bp.post(

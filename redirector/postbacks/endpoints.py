@@ -150,9 +150,9 @@ class Endpoint:
             next_at=int(data["next_at"]) if data.get("next_at") else None,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """The endpoint as the API shows it (never a secret)."""
-        previous = [s["until"] for s in self.secrets[1:] if s["until"] is not None]
+    def to_json(self, now_ms: int) -> dict[str, Any]:
+        """The endpoint as the API shows it at ``now_ms`` (never a secret)."""
+        previous = [s["until"] for s in self.secrets[1:] if (s["until"] or 0) > now_ms]
         return {
             "id": self.id,
             "url": self.url,

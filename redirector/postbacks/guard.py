@@ -53,10 +53,12 @@ class BadTarget(ValueError):
 
 
 class AddressRefused(BadTarget):
-    """A host that resolves to an address the rule refuses."""
+    """A host that resolves to an address the rule refuses. The message names
+    the kind of address, not the address: what a name resolves to inside the
+    service's network is not the caller's to learn."""
 
     def __init__(self, host: str, address: str, why: str) -> None:
-        super().__init__(f"{host} resolves to {address}, a {why} address")
+        super().__init__(f"{host} resolves to a {why} address")
         self.host = host
         self.address = address
         self.why = why

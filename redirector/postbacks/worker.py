@@ -196,6 +196,8 @@ class Worker:
     def _deliver(self, endpoint_id: str) -> None:
         try:
             deliver(self.ctx, endpoint_id)
+        except StoreUnavailable:
+            pass  # said by the loop's own turn; the lease expires, and the work waits
         except Exception:
             log.exception("postbacks: sending to %s failed", endpoint_id)
         finally:

@@ -139,18 +139,21 @@ class Hooks:
 def _out_of_order(expected: list[Key], accepted: list[Received]) -> list[str]:
     """Orders whose events arrived (first arrivals) in another order than made."""
     made: dict[str, list[Key]] = {}
-    for key in expected:
-        made.setdefault(key[1], []).append(key)
+    for event in expected:
+        made.setdefault(event[1], []).append(event)
     got: dict[str, list[Key]] = {}
     seen: set[Key] = set()
     for received in accepted:
-        key = key_of(received)
-        if key not in seen:
-            seen.add(key)
-            got.setdefault(key[1], []).append(key)
-    return [
-        f"postbacks of {what} arrived as {[k[0] for k in got[what]]}, "
-        f"made as {[k[0] for k in keys]}"
-        for what, keys in sorted(made.items())
-        if what in got and got[what] != [k for k in keys if k in seen]
-    ]
+        event = key_of(received)
+        if event not in seen:
+            seen.add(event)
+            got.setdefault(event[1], []).append(event)
+    out = []
+    for what, sent in sorted(made.items()):
+        arrived = [e for e in sent if e in seen]
+        if what in got and got[what] != arrived:
+            out.append(
+                f"postbacks of {what} arrived as {[e[0] for e in got[what]]}, "
+                f"made as {[e[0] for e in sent]}"
+            )
+    return out
