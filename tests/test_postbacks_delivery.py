@@ -222,7 +222,7 @@ def test_only_the_start_of_an_answer_is_read() -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Chatty)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         target = guard.parse_target(f"http://127.0.0.1:{server.server_address[1]}/x")
         answer = sender.post(target, ["127.0.0.1"], {}, b"{}", timeout=5)
