@@ -74,6 +74,15 @@ def story(sales: Sales) -> list[tuple[str, str]]:
     ]
 
 
+def delivered_count() -> float:
+    from prometheus_client import REGISTRY
+
+    found = REGISTRY.get_sample_value(
+        "redirector_postback_attempts_total", {"outcome": "delivered"}
+    )
+    return found or 0.0
+
+
 def seen(received: list[Received]) -> list[tuple[str, str]]:
     return [(r.type, r.message["data"]["order_id"]) for r in received]
 
@@ -83,6 +92,7 @@ def test_events_arrive_signed_once_each_and_in_order(
 ) -> None:
     hook = hooks.register(receiver, ORDER_EVENTS, token=world["bob"])
     made = story(sales)
+    delivered_before = delivered_count()
 
     assert hooks.run() == 5
     got = receiver.accepted()
@@ -93,6 +103,7 @@ def test_events_arrive_signed_once_each_and_in_order(
     assert [d["webhook_id"] for d in log] == [r.webhook_id for r in got]
     assert {d["state"] for d in log} == {"delivered"}
     assert [d["attempts"][0]["status_code"] for d in log] == [200] * 5
+    assert delivered_count() - delivered_before == 5  # /metrics counts them
     # The message is the order after the change, with whom it concerns.
     refund = got[-1].message
     assert refund["data"]["refunded_amount"] == 2800 and refund["data"]["creator_id"] == "bob"

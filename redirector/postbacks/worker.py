@@ -22,12 +22,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from .. import keys
+from .. import keys, metrics
 from ..context import Context
 from ..errors import StoreUnavailable
 from ..secrets_at_rest import box_for
 from . import guard, sender
-from .deliveries import FAILED, PENDING, Delivery, finish, next_attempt, reschedule
+from .deliveries import DELIVERED, FAILED, PENDING, Delivery, finish, next_attempt, reschedule
 from .dispatcher import dispatch
 from .endpoints import Endpoint
 from .lease import Lease
@@ -49,6 +49,7 @@ LEASE_MS = 30_000  # three times the longest attempt
 SENDERS = 4  # endpoints sent to at once, per worker
 MAX_SENDS_PER_TURN = 50  # then the lease is let go, and taken again next tick
 STORE_AWAY_PAUSE = 2.0
+_OUTCOMES = {DELIVERED: "delivered", PENDING: "retry", FAILED: "failed"}
 
 
 def due_endpoints(ctx: Context) -> list[str]:
@@ -105,6 +106,7 @@ def _send_head(ctx: Context, endpoint_id: str, token: str) -> bool | None:
     answer = attempt(ctx, Endpoint.from_hash(data), delivery, now_ms)
     after = next_attempt(delivery, answer, now_ms)
     outcome = finish(r, endpoint_id, token, after, ctx.clock.now_ms())
+    metrics.POSTBACK_ATTEMPTS.labels(_OUTCOMES[after.state]).inc()
     if outcome != "ok":
         log.warning("postback %s to %s not recorded: %s", delivery.id, endpoint_id, outcome)
         return None
