@@ -169,3 +169,16 @@ def test_at_delivery_a_name_rebound_to_a_private_address_gets_no_connection(
     attempt = Postbacks(api, app).deliveries(hook)[0]["attempts"][0]
     assert attempt["error"] == "refused: public.example resolves to a private address"
     assert connections == []
+
+
+def test_the_setting_reads_yes_or_no_and_stops_the_start_on_anything_else(
+    env: dict[str, str],
+) -> None:
+    from redirector.errors import ConfigError
+
+    assert not Settings.from_env(env).webhook_allow_private
+    for text, allowed in (("1", True), ("true", True), ("0", False), ("no", False)):
+        settings = Settings.from_env({**env, "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": text})
+        assert settings.webhook_allow_private is allowed
+    with pytest.raises(ConfigError, match="REDIRECTOR_WEBHOOK_ALLOW_PRIVATE='maybe' must be 1 or 0"):
+        Settings.from_env({**env, "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "maybe"})
