@@ -180,5 +180,5 @@ def test_the_setting_reads_yes_or_no_and_stops_the_start_on_anything_else(
     for text, allowed in (("1", True), ("true", True), ("0", False), ("no", False)):
         settings = Settings.from_env({**env, "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": text})
         assert settings.webhook_allow_private is allowed
-    with pytest.raises(ConfigError, match="REDIRECTOR_WEBHOOK_ALLOW_PRIVATE='maybe' must be 1 or 0"):
+    with pytest.raises(ConfigError, match="ALLOW_PRIVATE='maybe' must be 1 or 0"):
         Settings.from_env({**env, "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "maybe"})
