@@ -252,3 +252,16 @@ def test_serve_says_in_its_first_line_that_it_runs_on_the_embedded_store() -> No
 
     assert "embedded in-process store" in first
     assert "lost on exit" in first
+
+
+def test_the_command_line_imports_no_prometheus_client_before_serve_sets_its_directory() -> None:
+    """prometheus_client picks its storage when first imported: ``serve`` sets
+    PROMETHEUS_MULTIPROC_DIR first, so nothing the CLI imports may import it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, redirector.cli; print('prometheus_client' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "False"

@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from .. import keys, metrics
+from .. import keys
 from ..context import Context
 from ..errors import StoreUnavailable
 from ..secrets_at_rest import box_for
@@ -106,6 +106,11 @@ def _send_head(ctx: Context, endpoint_id: str, token: str) -> bool | None:
     answer = attempt(ctx, Endpoint.from_hash(data), delivery, now_ms)
     after = next_attempt(delivery, answer, now_ms)
     outcome = finish(r, endpoint_id, token, after, ctx.clock.now_ms())
+    # Here, not at the top: ``redirector serve`` imports this module (through
+    # ``settlement``) before it sets PROMETHEUS_MULTIPROC_DIR, and
+    # prometheus_client picks its storage when first imported.
+    from .. import metrics
+
     metrics.POSTBACK_ATTEMPTS.labels(_OUTCOMES[after.state]).inc()
     if outcome != "ok":
         log.warning("postback %s to %s not recorded: %s", delivery.id, endpoint_id, outcome)
