@@ -2,7 +2,9 @@
 
 Starts its own ``redis-server`` on a free loopback port and ``redirector serve``
 on it (gunicorn, 2 workers, each delivering postbacks as in production; a
-private spool directory), with receivers on loopback answering 200 at once.
+private spool directory), with receivers on loopback in a process of their own
+(so that they take no CPU time from the process that times the callbacks),
+verifying each message and answering 200.
 
 1. **Throughput**: ``--events`` events recorded straight into the outbox (as
    one transaction would, ``postbacks.queue``) for one admin endpoint, then for
@@ -26,6 +28,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -57,16 +61,67 @@ def call(base: str, method: str, path: str, body: Any = None, token: str = ADMIN
     return answer.json()
 
 
-def register(base: str, receiver: Receiver, events: list[str]) -> str:
-    hook = call(base, "POST", "/api/v1/webhooks", {"url": receiver.url, "events": events})
-    receiver.secrets.append(hook["secret"])
-    return str(hook["id"])
+class Receivers:
+    """Receivers on loopback, in a child process (``serve_receivers``): their
+    URLs, the secrets they verify with, and how many messages each accepted."""
+
+    def __init__(self, count: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.postbacks", "--receivers", str(count)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        self.stdout, self.stdin = self.proc.stdout, self.proc.stdin
+        self.urls = [self.stdout.readline().strip() for _ in range(count)]
+
+    def _say(self, line: str) -> None:
+        self.stdin.write(line + "\n")
+        self.stdin.flush()
+
+    def register(self, base: str, index: int, events: list[str]) -> str:
+        body = {"url": self.urls[index], "events": events}
+        hook = call(base, "POST", "/api/v1/webhooks", body)
+        self._say(f"secret {index} {hook['secret']}")
+        return str(hook["id"])
+
+    def counts(self) -> list[int]:
+        self._say("count")
+        return [int(n) for n in self.stdout.readline().split()]
+
+    def wait_for(self, each: int, timeout: float) -> list[int]:
+        deadline = time.monotonic() + timeout
+        counts = self.counts()
+        while min(counts) < each and time.monotonic() < deadline:
+            time.sleep(0.05)
+            counts = self.counts()
+        return counts
+
+    def close(self) -> None:
+        self.stdin.close()
+        self.proc.wait(10)
+
+
+def serve_receivers(count: int) -> None:
+    """The child: ``count`` receivers; their URLs out, then commands in."""
+    receivers = [Receiver().start() for _ in range(count)]
+    for receiver in receivers:
+        print(receiver.url, flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] == ["secret"]:
+            receivers[int(words[1])].secrets.append(words[2])
+        elif words[:1] == ["count"]:
+            print(" ".join(str(len(r.accepted())) for r in receivers), flush=True)
+    for receiver in receivers:
+        receiver.stop()
 
 
 def throughput(base: str, redis_url: str, events: int, endpoints: int) -> float:
     """Events recorded at once for ``endpoints`` endpoints: deliveries per second."""
-    receivers = [Receiver().start() for _ in range(endpoints)]
-    ids = [register(base, r, ["order.attributed"]) for r in receivers]
+    receivers = Receivers(endpoints)
+    ids = [receivers.register(base, i, ["order.attributed"]) for i in range(endpoints)]
     store = redis.Redis.from_url(redis_url, decode_responses=True)
     tz = ZoneInfo("Asia/Shanghai")
     now_ms = int(time.time() * 1000)
@@ -78,15 +133,13 @@ def throughput(base: str, redis_url: str, events: int, endpoints: int) -> float:
     for chunk in range(0, events, 200):
         with store.pipeline(transaction=True) as pipe:
             pipe.multi()
-            postbacks.queue(pipe, batch[chunk : chunk + 200])  # type: ignore[arg-type]
+            postbacks.queue(pipe, batch[chunk : chunk + 200])
             pipe.execute()
-    for receiver in receivers:
-        receiver.wait_for(events, timeout=300)
+    delivered = sum(receivers.wait_for(events, timeout=300))
     elapsed = time.perf_counter() - started
-    delivered = sum(len(r.accepted()) for r in receivers)
-    for hook_id, receiver in zip(ids, receivers, strict=True):
+    for hook_id in ids:
         call(base, "DELETE", f"/api/v1/webhooks/{hook_id}")
-        receiver.stop()
+    receivers.close()
     if delivered != events * endpoints:
         print(f"  only {delivered} of {events * endpoints} deliveries arrived")
     return delivered / elapsed
@@ -147,28 +200,23 @@ def latency(base: str, callbacks: int, rounds: int) -> float:
     """Rounds of callbacks, alternating no endpoint and three; answers the ratio."""
     shop = Shop(base)
     timings: dict[str, list[float]] = {"none": [], "three": []}
-    receivers = [Receiver().start() for _ in range(3)]
+    receivers = Receivers(3)
     for n in range(rounds):
         for condition in ("none", "three"):
             clicks = shop.clicks(callbacks)
-            ids = (
-                [register(base, r, ["order.attributed"]) for r in receivers]
-                if condition == "three"
-                else []
-            )
+            ids = []
+            if condition == "three":
+                ids = [receivers.register(base, i, ["order.attributed"]) for i in range(3)]
             measured = shop.callbacks(clicks)
             timings[condition] += measured
-            p50 = statistics.median(measured)
-            print(
-                f"  round {n + 1}, {condition:>5}: p50 {p50:6.2f} ms  p99 {p99(measured):6.2f} ms"
-            )
-            for receiver in receivers if ids else ():  # untimed: let the round's deliveries land
-                receiver.wait_for(callbacks * (n + 1), timeout=120)
+            p50, tail = statistics.median(measured), p99(measured)
+            print(f"  round {n + 1}, {condition:>5}: p50 {p50:6.2f} ms  p99 {tail:6.2f} ms")
+            if ids:  # untimed: let the round's deliveries land, then remove the endpoints
+                receivers.wait_for(callbacks * (n + 1), timeout=120)
             for hook_id in ids:
                 call(base, "DELETE", f"/api/v1/webhooks/{hook_id}")
-    delivered = sum(len(r.accepted()) for r in receivers)
-    for receiver in receivers:
-        receiver.stop()
+    delivered = sum(receivers.counts())
+    receivers.close()
     print(f"  {delivered} of {3 * callbacks * rounds} deliveries accepted")
     none, three = (statistics.median(timings[c]) for c in ("none", "three"))
     print(f"  median: none {none:.2f} ms, three {three:.2f} ms")
@@ -180,7 +228,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000, help="events per throughput run")
     parser.add_argument("--callbacks", type=int, default=200, help="callbacks per round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--receivers", type=int, help=argparse.SUPPRESS)  # the child's role
     args = parser.parse_args()
+    if args.receivers:
+        serve_receivers(args.receivers)
+        return
     with redis_server() as redis_url:
         env = {
             "REDIS_URL": redis_url,

@@ -99,6 +99,7 @@ def test_events_arrive_signed_once_each_and_in_order(
     assert seen(got) == made
     assert all(r.verified_by == [0] for r in got)  # the reference library verifies each
     assert len({r.webhook_id for r in got}) == 5
+    assert len({r.peer for r in got}) == 1  # one connection, kept from one to the next
     log = hooks.deliveries(hook, world["bob"])
     assert [d["webhook_id"] for d in log] == [r.webhook_id for r in got]
     assert {d["state"] for d in log} == {"delivered"}
@@ -218,6 +219,21 @@ def test_an_attempt_that_takes_too_long_is_a_timeout_and_is_retried(
         attempt = hooks.deliveries(hook)[0]["attempts"][0]
     assert attempt["error"] == "timed out" and attempt["status_code"] is None
     assert attempt["duration_ms"] < 1000
+
+
+def test_a_connection_idle_too_long_is_not_reused(
+    world: dict[str, Any],
+    sales: Sales,
+    hooks: Postbacks,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sender, "IDLE_SECONDS", 0.0)
+    hooks.register(receiver, ["order.attributed"])
+    sales.paid("T1")
+    sales.paid("T2")
+    hooks.run()
+    assert len({r.peer for r in receiver.accepted()}) == 2
 
 
 def test_only_the_start_of_an_answer_is_read() -> None:

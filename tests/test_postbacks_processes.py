@@ -17,7 +17,7 @@ from redirector.simulate.receiver import Receiver
 from redirector.storefront_client import StorefrontClient
 
 from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, SECRET_KEYS
-from .servers import postbacks_worker, redis_for_server, service
+from .servers import postbacks_worker, redis_for_server, service, wait_until
 from .test_postbacks_delivery import overlapping
 
 pytestmark = pytest.mark.server
@@ -120,7 +120,16 @@ def test_two_services_on_one_redis_deliver_everything_in_order_never_twice_at_on
             for i in range(16):
                 shop.paid(first if i % 2 else second, f"D{i:02d}")
             got = receiver.wait_for(16, timeout=30)
-            log = call(second, "GET", f"/api/v1/webhooks/{hook['id']}/deliveries?limit=200")
+            path = f"/api/v1/webhooks/{hook['id']}/deliveries?limit=200"
+            # The last answer may arrive a moment before its sender records it.
+            wait_until(
+                lambda: (
+                    {d["state"] for d in call(second, "GET", path)["deliveries"]} == {"delivered"}
+                ),
+                timeout=10,
+                what="every delivery recorded",
+            )
+            log = call(second, "GET", path)
     assert [r.message["data"]["order_id"] for r in got] == [f"D{i:02d}" for i in range(16)]
     assert overlapping(receiver.received) == []
     assert len(receiver.received) == 16  # nothing sent twice

@@ -46,10 +46,12 @@ __all__ = [
     "PENDING",
     "RETRY_DELAYS",
     "Delivery",
+    "Head",
     "enqueue",
     "enqueue_call",
     "finish",
     "get_delivery",
+    "head",
     "log",
     "next_attempt",
     "reschedule",
@@ -88,6 +90,25 @@ if excess > 0 then
   end
 end
 return 'ok'
+"""
+)
+
+# KEYS[1] endpoint   KEYS[2] queue   KEYS[3] deliveries   KEYS[4] log   KEYS[5] lease
+# ARGV[1] lease token   ARGV[2] how long it is renewed for (ms)
+# Renews the lease and reads what the next attempt needs, in one round trip.
+# Answers {"lost"} when the lease is not the holder's, {"idle"} when nothing is
+# queued, else {"head", the head's record, the endpoint's fields and values...}.
+HEAD = Script(
+    """
+if redis.call('GET', KEYS[5]) ~= ARGV[1] then return {'lost'} end
+redis.call('PEXPIRE', KEYS[5], ARGV[2])
+local head = redis.call('LINDEX', KEYS[2], 0)
+if not head then return {'idle'} end
+local record = redis.call('HGET', KEYS[3], head)
+if not record then return {'idle'} end
+local answer = {'head', record}
+for _, v in ipairs(redis.call('HGETALL', KEYS[1])) do answer[#answer + 1] = v end
+return answer
 """
 )
 
@@ -260,6 +281,25 @@ def finish(r: StoreClient, endpoint_id: str, token: str, after: Delivery, now_ms
             [token, after.id, after.to_record(), outcome, after.next_at or now_ms, now_ms],
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What the lease holder reads before an attempt: the endpoint's fields and
+    the delivery at the head of its queue."""
+
+    endpoint: dict[str, str]
+    delivery: Delivery
+
+
+def head(r: StoreClient, endpoint_id: str, token: str, ttl_ms: int) -> Head | str:
+    """Renew the lease and read the head: a ``Head``, or "lost" or "idle"."""
+    answer = HEAD(r, keys.postback_keys(endpoint_id), [token, ttl_ms])
+    if answer[0] != "head":
+        return str(answer[0])
+    fields = answer[2:]
+    endpoint = dict(zip(fields[::2], fields[1::2], strict=True))
+    return Head(endpoint, Delivery.from_record(answer[1]))
 
 
 def reschedule(r: StoreClient, endpoint_id: str, token: str, due_ms: int) -> bool:

@@ -10,8 +10,11 @@
   when one refuses); the request names the URL's host (``Host``, and TLS's SNI
   and certificate check for https);
 - at most ``TIMEOUT_SECONDS`` in all, connecting included; of the answer only
-  the status and the first ``RESPONSE_CAP`` bytes are read, then the
-  connection is closed; redirects are not followed (a 3xx is a failure);
+  the status and the first ``RESPONSE_CAP`` bytes are read; redirects are not
+  followed (a 3xx is a failure);
+- a connection whose answer was read whole is kept for the thread's next
+  attempt to the same host on the same address, for ``IDLE_SECONDS`` (the
+  addresses are resolved and checked before every attempt all the same);
 - success is a 2xx status.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,7 +70,11 @@ def signature(secrets: Sequence[str], msg_id: str, when: datetime, body: str) ->
 
 def connect(address: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection to one address (the one place a postback connects)."""
-    return socket.create_connection((address, port), timeout=timeout)
+    sock = socket.create_connection((address, port), timeout=timeout)
+    # http.client writes a request's head and body apart: on a kept connection
+    # Nagle would hold the body until the server's delayed ACK (40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 class _Pinned(http.client.HTTPConnection):
@@ -94,6 +102,37 @@ class _PinnedTLS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
+# A connection kept after an answer is reused by the next attempt of the same
+# thread to the same host and address, while it has been idle less than this
+# (servers close idle connections after 5 s to a few minutes).
+IDLE_SECONDS = 4.0
+Route = tuple[str, str, int, str]  # scheme, host, port, address
+_threads = threading.local()
+
+
+def _kept() -> dict[Route, tuple[http.client.HTTPConnection, float]]:
+    kept: dict[Route, tuple[http.client.HTTPConnection, float]] | None = getattr(
+        _threads, "kept", None
+    )
+    if kept is None:
+        kept = _threads.kept = {}
+    return kept
+
+
+def _connection(
+    target: Target, address: str, left: float
+) -> tuple[http.client.HTTPConnection, bool]:
+    """A kept connection to ``address`` (then True), or a new one."""
+    route = (target.scheme, target.host, target.port, address)
+    conn, used = _kept().pop(route, (None, 0.0))
+    if conn is not None and time.monotonic() - used < IDLE_SECONDS:
+        return conn, True
+    if conn is not None:
+        conn.close()
+    kind = _PinnedTLS if target.scheme == "https" else _Pinned
+    return kind(target, address, left), False
+
+
 def post(
     target: Target,
     addresses: Sequence[str],
@@ -111,19 +150,21 @@ def post(
         if left <= 0:
             error = "timed out"
             break
-        kind = _PinnedTLS if target.scheme == "https" else _Pinned
-        conn = kind(target, address, left)
+        conn, reused = _connection(target, address, left)
         try:
             status, excerpt = _exchange(conn, target, headers, body, deadline)
         except TimeoutError:
+            conn.close()
             return _answer(None, "timed out", "", started)
         except ConnectionRefusedError:
+            conn.close()
             error = f"connection refused by {address}"
             continue
         except (OSError, http.client.HTTPException) as exc:
-            return _answer(None, f"{type(exc).__name__}: {exc}"[:200], "", started)
-        finally:
             conn.close()
+            if reused:  # the server closed the kept connection: once more, on a new one
+                return post(target, [address], headers, body, deadline - time.monotonic())
+            return _answer(None, f"{type(exc).__name__}: {exc}"[:200], "", started)
         return _answer(status, None, excerpt, started)
     return _answer(None, error, "", started)
 
@@ -135,16 +176,21 @@ def _exchange(
     body: bytes,
     deadline: float,
 ) -> tuple[int, str]:
+    """One request and the start of its answer; the connection is kept for the
+    next attempt when the answer was read whole and the server keeps it open."""
+    _set_timeout(conn, deadline)
     conn.request("POST", target.path, body=body, headers={**headers, "Host": target.host_header})
     _set_timeout(conn, deadline)
     response = conn.getresponse()
-    data = b""
-    while len(data) < RESPONSE_CAP:
-        _set_timeout(conn, deadline)
-        chunk = response.read1(RESPONSE_CAP - len(data)) if response.fp else b""
-        if not chunk:
-            break
-        data += chunk
+    _set_timeout(conn, deadline)
+    data = response.read(RESPONSE_CAP)  # the socket's timeout bounds a slow answer
+    if response.isclosed() and not response.will_close:  # read whole, and kept open
+        _kept()[(target.scheme, target.host, target.port, conn.address)] = (  # type: ignore[attr-defined]
+            conn,
+            time.monotonic(),
+        )
+    else:
+        conn.close()
     return response.status, data.decode("utf-8", "replace")
 
 

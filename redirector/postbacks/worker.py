@@ -17,7 +17,9 @@ same webhook-id (delivery is at least once: receivers drop repeated ids).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -27,7 +29,17 @@ from ..context import Context
 from ..errors import StoreUnavailable
 from ..secrets_at_rest import box_for
 from . import guard, sender
-from .deliveries import DELIVERED, FAILED, PENDING, Delivery, finish, next_attempt, reschedule
+from .deliveries import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    Delivery,
+    Head,
+    finish,
+    head,
+    next_attempt,
+    reschedule,
+)
 from .dispatcher import dispatch
 from .endpoints import Endpoint
 from .lease import Lease
@@ -47,8 +59,11 @@ log = logging.getLogger("redirector.postbacks")
 TICK_SECONDS = 0.25
 LEASE_MS = 30_000  # three times the longest attempt
 SENDERS = 4  # endpoints sent to at once, per worker
-MAX_SENDS_PER_TURN = 50  # then the lease is let go, and taken again next tick
+MAX_SENDS_PER_TURN = 50  # then the lease is let go (another process may take it)
 STORE_AWAY_PAUSE = 2.0
+# The delivery threads' nice value: on a busy host the kernel runs the
+# threads answering requests first (a thread's priority is its own on Linux).
+NICE = 10
 _OUTCOMES = {DELIVERED: "delivered", PENDING: "retry", FAILED: "failed"}
 
 
@@ -73,7 +88,7 @@ def deliver(ctx: Context, endpoint_id: str) -> int:
         return 0
     sent = 0
     try:
-        while sent < MAX_SENDS_PER_TURN and lease.renew():
+        while sent < MAX_SENDS_PER_TURN:
             moved_on = _send_head(ctx, endpoint_id, lease.token)
             if moved_on is None:
                 break
@@ -86,24 +101,19 @@ def deliver(ctx: Context, endpoint_id: str) -> int:
 
 
 def _send_head(ctx: Context, endpoint_id: str, token: str) -> bool | None:
-    """One attempt at the head of the queue: None when there is none due (or
-    the outcome could not be recorded), else whether the head left the queue."""
+    """One attempt at the head of the queue, the lease renewed first: None when
+    there is none due (or the lease or the outcome was lost), else whether the
+    head left the queue."""
     r = ctx.store
-    pipe = r.pipeline(transaction=False)
-    pipe.hgetall(keys.postback_endpoint(endpoint_id))
-    pipe.lindex(keys.postback_queue(endpoint_id), 0)
-    data, head = pipe.execute()
-    if not data or head is None:
+    found = head(r, endpoint_id, token, LEASE_MS)
+    if not isinstance(found, Head):
         return None
-    record = r.hget(keys.postback_deliveries(endpoint_id), head)
-    if record is None:
-        return None
-    delivery = Delivery.from_record(record)
+    delivery = found.delivery
     now_ms = ctx.clock.now_ms()
     if delivery.next_at is not None and delivery.next_at > now_ms:
         reschedule(r, endpoint_id, token, delivery.next_at)
         return None
-    answer = attempt(ctx, Endpoint.from_hash(data), delivery, now_ms)
+    answer = attempt(ctx, Endpoint.from_hash(found.endpoint), delivery, now_ms)
     after = next_attempt(delivery, answer, now_ms)
     outcome = finish(r, endpoint_id, token, after, ctx.clock.now_ms())
     # Here, not at the top: ``redirector serve`` imports this module (through
@@ -139,6 +149,13 @@ def attempt(ctx: Context, endpoint: Endpoint, delivery: Delivery, now_ms: int) -
         "User-Agent": sender.USER_AGENT,
     }
     return sender.post(target, addresses, headers, delivery.body.encode())
+
+
+def yield_to_requests() -> None:
+    """Lower this thread's CPU priority to ``NICE`` (where the OS allows it)."""
+    with contextlib.suppress(AttributeError, OSError):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, max(NICE, os.getpriority(os.PRIO_PROCESS, thread)))
 
 
 def run_until_idle(ctx: Context, max_turns: int = 100) -> int:
@@ -179,7 +196,10 @@ class Worker:
 
     def run(self) -> None:
         """Until ``stop``: dispatch, hand due endpoints to the senders, wait a tick."""
-        with ThreadPoolExecutor(self.senders, thread_name_prefix="postbacks-send") as pool:
+        yield_to_requests()
+        with ThreadPoolExecutor(
+            self.senders, thread_name_prefix="postbacks-send", initializer=yield_to_requests
+        ) as pool:
             while not self.stopping.is_set():
                 pause = self.tick
                 try:
@@ -202,7 +222,11 @@ class Worker:
 
     def _deliver(self, endpoint_id: str) -> None:
         try:
-            deliver(self.ctx, endpoint_id)
+            # A full turn means a backlog: the endpoint keeps its sender thread
+            # (another endpoint takes another thread) rather than wait a tick.
+            while deliver(self.ctx, endpoint_id) >= MAX_SENDS_PER_TURN:
+                if self.stopping.is_set():
+                    break
         except StoreUnavailable:
             pass  # said by the loop's own turn; the lease expires, and the work waits
         except Exception:

@@ -9,7 +9,9 @@ the same port, as a receiver that restarts would be.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +35,7 @@ class Received:
     signatures: list[str]
     body: bytes
     started: float  # time.monotonic() when the request arrived
+    peer: tuple[str, int] = ("", 0)  # the client's address and port: its connection
     ended: float = 0.0  # ... and when its answer was sent
     status: int = 200
     verified_by: list[int] = field(default_factory=list)  # indices of the secrets that verify
@@ -70,6 +73,7 @@ class Receiver:
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._open: set[socket.socket] = set()  # connections kept open by clients
 
     @property
     def url(self) -> str:
@@ -87,11 +91,18 @@ class Receiver:
         return self
 
     def stop(self) -> None:
-        """Stop listening: connections are refused until ``start``."""
+        """Stop listening and drop the connections kept open: connections are
+        refused until ``start``, as when a real server goes down."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            open_ones, self._open = list(self._open), set()
+        for sock in open_ones:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def __enter__(self) -> Receiver:
         return self.start()
@@ -126,6 +137,20 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Buffered: the answer's head and body leave in one segment. Written
+            # apart, on a kept connection, Nagle holds the body until the
+            # client's delayed ACK of the head (40 ms a message).
+            wbufsize = -1
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver.lock:
+                    receiver._open.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver.lock:
+                    receiver._open.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 started = time.monotonic()
@@ -137,6 +162,7 @@ class Receiver:
                     signatures=headers.get("webhook-signature", "").split(),
                     body=body,
                     started=started,
+                    peer=(str(self.client_address[0]), int(self.client_address[1])),
                     verified_by=receiver._verify(body, headers),
                 )
                 if receiver.delay:
