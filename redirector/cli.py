@@ -1,7 +1,15 @@
-"""The ``redirector`` command: ``serve`` runs the service; ``reconcile``,
-``reindex-orders``, ``spool-adopt`` and ``simulate`` are tools beside it.
+"""The ``redirector`` command: ``serve`` runs the service, ``worker`` delivers
+postbacks on its own; ``reconcile``, ``reindex-orders``, ``library-reindex``,
+``spool-adopt`` and ``simulate`` are tools beside them.
 
 Commands are thin click wrappers over plain functions (Flask ships click).
+
+Postbacks are delivered by a thread in each of ``serve``'s worker processes
+(``deliver_postbacks``, gunicorn's ``post_worker_init``): the embedded store
+lives in its one worker, so delivery must run there, and with Redis every
+worker taking part costs a few commands a tick while leases keep them from
+sending one attempt twice (docs/postbacks.md). ``serve --no-postbacks`` with
+``redirector worker`` elsewhere moves delivery off the web hosts.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import atexit
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +29,7 @@ import click
 from . import config, library_index, orders, settlement, spool
 from .config import Settings
 from .errors import ConfigError
-from .extension import context
+from .extension import context, context_of
 from .periods import Period
 from .store import connect
 
@@ -49,8 +58,32 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
     }
 
 
-def run_gunicorn(settings: Settings, options: dict[str, Any]) -> None:
+_delivery: list[Any] = []  # this worker process's postbacks worker, once started
+
+
+def deliver_postbacks(worker: Any) -> None:
+    """gunicorn's ``post_worker_init``: this process delivers postbacks too."""
+    from .postbacks import Worker
+
+    _delivery.append(Worker(context_of(worker.wsgi)).start())
+
+
+def stop_postbacks(server: Any, worker: Any) -> None:
+    """gunicorn's ``worker_exit``: let an attempt in flight finish (or time out)."""
+    for delivery in _delivery:
+        delivery.stop(timeout=5)
+
+
+def run_gunicorn(settings: Settings, options: dict[str, Any], postbacks: bool = False) -> None:
+    """Run the service under gunicorn; with ``postbacks``, each worker delivers."""
     from gunicorn.app.base import BaseApplication
+
+    if postbacks:
+        options = {
+            **options,
+            "post_worker_init": deliver_postbacks,
+            "worker_exit": stop_postbacks,
+        }
 
     class Application(BaseApplication):
         def load_config(self) -> None:
@@ -101,7 +134,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--postbacks/--no-postbacks",
+    default=True,
+    show_default=True,
+    help="Deliver postbacks from the service's processes (off: run `redirector worker`).",
+)
+def serve(host: str, port: int, postbacks: bool) -> None:
     """Run the service (embedded store unless REDIS_URL is set)."""
     try:
         settings = Settings.from_env()
@@ -124,7 +163,38 @@ def serve(host: str, port: int) -> None:
         log.warning(note)
     if settings.clock == "mock":
         log.warning("the clock is a mock clock: admins can set it with PUT /api/v1/clock")
-    run_gunicorn(settings, options)
+    run_gunicorn(settings, options, postbacks=postbacks)
+
+
+@main.command()
+def worker() -> None:
+    """Deliver postbacks until interrupted: dispatch the outbox and send what is
+    due (with Redis; beside `serve`, or instead of its delivery threads)."""
+    from .app import create_app  # lazy, as in run_gunicorn: see redirector/__init__.py
+    from .postbacks import Worker
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        click.echo(f"redirector: configuration error: {exc}", err=True)
+        sys.exit(2)
+    if settings.embedded:
+        click.echo(
+            f"redirector: the embedded store lives in serve's process, which delivers; "
+            f"set {config.REDIS_URL} to run a worker",
+            err=True,
+        )
+        sys.exit(2)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    delivery = Worker(context_of(create_app(settings)))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: delivery.stopping.set())
+    log.info("redirector worker delivering postbacks from the %s", settings.store_description)
+    delivery.run()
 
 
 @main.command()

@@ -9,7 +9,8 @@ at the real time when first read.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from . import keys
 from .store import StoreClient
@@ -17,6 +18,29 @@ from .store import StoreClient
 
 def utc_from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def iso(ms: int, tz: tzinfo) -> str:
+    """RFC 3339 in ``tz``, milliseconds kept: a client reading the clock must be
+    able to date an event after a click made in the same second."""
+    return datetime.fromtimestamp(ms / 1000, tz=tz).isoformat(timespec="milliseconds")
+
+
+def render_times(value: Any, tz: tzinfo) -> Any:
+    """Every ``*_at`` field held as epoch milliseconds becomes RFC 3339 with offset
+    (the API's answers and the postbacks' messages alike)."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                iso(v, tz)
+                if k.endswith("_at") and isinstance(v, int) and not isinstance(v, bool)
+                else render_times(v, tz)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [render_times(v, tz) for v in value]
+    return value
 
 
 def ms_from_datetime(moment: datetime) -> int:

@@ -48,6 +48,7 @@ FRAUD = "REDIRECTOR_FRAUD"
 MIN_PAYOUT = "REDIRECTOR_MIN_PAYOUT"
 LANDING = "REDIRECTOR_LANDING"
 IMAGE_HOSTS = "REDIRECTOR_IMAGE_HOSTS"
+WEBHOOK_ALLOW_PRIVATE = "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to the defaults.
@@ -112,6 +113,9 @@ class Settings:
     # What a phone's click does per in-app browser and platform (``landing``).
     landing: LandingRules = field(default_factory=LandingRules)
     landing_path: Path | None = None
+    # Postback endpoints on loopback, private or link-local addresses are
+    # refused unless this is set (tests, development): ``postbacks.guard``.
+    webhook_allow_private: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -165,6 +169,7 @@ class Settings:
         image_hosts = _image_hosts(env)
         landing_path = _settings_file(env, LANDING, SHIPPED_LANDING)
         landing = load_landing_rules(landing_path, LANDING)
+        webhook_allow_private = _flag(env, WEBHOOK_ALLOW_PRIVATE)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -189,6 +194,7 @@ class Settings:
             image_hosts=image_hosts,
             landing=landing,
             landing_path=landing_path,
+            webhook_allow_private=webhook_allow_private,
         )
 
 
@@ -381,6 +387,16 @@ def _min_payout(env: Mapping[str, str]) -> int:
             f"from 1 to {MAX_MIN_PAYOUT}"
         )
     return int(text)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no setting: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (unset: no)."""
+    text = env.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}={text!r} must be 1 or 0")
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

@@ -15,7 +15,14 @@ so they live in one Redis Cluster slot:
   atomically, also on a cluster. Orders are a small fraction of clicks, so one
   slot carries them easily (see docs/scaling.md). Payouts and the balances
   guide accounts carry live here too: a period's close freezes its statement
-  and makes its payouts in one script.
+  and makes its payouts in one script. The postback **outbox** lives here too,
+  with the routing table of postback endpoints: an event is appended by the
+  very script that makes the change it announces (``APPLY``,
+  ``closing.CLOSE``), and the dispatcher reads the outbox and the routes in
+  one transaction (docs/postbacks.md);
+- ``{pb:<endpoint_id>}``: one postback endpoint: its record and secrets, its
+  queue of deliveries, their log and its delivery lease (the delivery scripts
+  touch them together);
 
 - ``{registry}``: agencies, creators, API keys, storefronts, products and the
   link indexes: small, rarely written, and written together in transactions
@@ -371,6 +378,67 @@ def account_payouts(account: str) -> str:
     """Sorted set of one guide account's payout ids, scored like ``payouts``."""
     # The type before the account: an account (``agency:<id>``) holds ":".
     return f"{MONEY}:account-payouts:{account}"
+
+
+def outbox() -> str:
+    """List of postback events not yet fanned out, oldest first:
+    ``<money sequence> <entry JSON>`` (``postbacks.outbox``)."""
+    return f"{MONEY}:outbox"
+
+
+def outbox_lease() -> str:
+    """The dispatcher's lease: one process fans the outbox out at a time."""
+    return f"{MONEY}:outbox-lease"
+
+
+def postback_routes() -> str:
+    """Hash endpoint id -> its route (scope, events, the money sequence it was
+    registered at): what the dispatcher matches events against."""
+    return f"{MONEY}:postback-routes"
+
+
+# -- postback endpoints ({pb:<endpoint id>} slots) ------------------------------------
+
+
+def _endpoint_tag(endpoint_id: str) -> str:
+    return f"{PREFIX}:{{pb:{endpoint_id}}}"
+
+
+def postback_endpoint(endpoint_id: str) -> str:
+    """Hash: the endpoint's URL, owner, scope, events, sealed secrets, and when
+    the head of its queue is due (``next_at``, ms; empty when idle)."""
+    return f"{_endpoint_tag(endpoint_id)}:endpoint"
+
+
+def postback_queue(endpoint_id: str) -> str:
+    """List of the endpoint's delivery ids waiting to be sent, in event order."""
+    return f"{_endpoint_tag(endpoint_id)}:queue"
+
+
+def postback_deliveries(endpoint_id: str) -> str:
+    """Hash delivery id -> its record (JSON): the message and every attempt."""
+    return f"{_endpoint_tag(endpoint_id)}:deliveries"
+
+
+def postback_log(endpoint_id: str) -> str:
+    """Sorted set of the endpoint's delivery ids by arrival (a counter): the log."""
+    return f"{_endpoint_tag(endpoint_id)}:log"
+
+
+def postback_lease(endpoint_id: str) -> str:
+    """Who is sending to the endpoint now (a random token; expires)."""
+    return f"{_endpoint_tag(endpoint_id)}:lease"
+
+
+def postback_keys(endpoint_id: str) -> list[str]:
+    """KEYS of the delivery scripts, in their documented order."""
+    return [
+        postback_endpoint(endpoint_id),
+        postback_queue(endpoint_id),
+        postback_deliveries(endpoint_id),
+        postback_log(endpoint_id),
+        postback_lease(endpoint_id),
+    ]
 
 
 # -- console sessions ({console} slot) -------------------------------------------------

@@ -1,4 +1,4 @@
-"""Prometheus metrics: clicks by outcome and request latency.
+"""Prometheus metrics: clicks by outcome, request latency, postback attempts.
 
 Under gunicorn, ``redirector serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a
 fresh directory before the workers start, so ``/metrics`` sums every worker.
@@ -27,6 +27,12 @@ REQUEST_SECONDS = Histogram(
     "Time to answer a request, by route.",
     ["route"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+POSTBACK_ATTEMPTS = Counter(
+    "redirector_postback_attempts_total",
+    "Postback attempts by outcome: delivered, retry (due again later), failed (the last one).",
+    ["outcome"],
 )
 
 

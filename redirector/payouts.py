@@ -38,6 +38,7 @@ from typing import Any
 from . import ids, keys, registry, settlement
 from .context import Context
 from .errors import Conflict, Forbidden, InvalidField, NotFound
+from .postbacks import events, outbox
 from .store import Script, StoreClient
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "at_close",
     "balance_seen_by",
     "balances",
+    "document",
     "due",
     "get_payout",
     "list_payouts",
@@ -62,6 +64,7 @@ __all__ = [
     "new_payout_id",
     "own_account",
     "payable_by_account",
+    "payout_event",
     "payout_seen_by",
     "payouts_seen_by",
     "to_csv",
@@ -128,7 +131,24 @@ def own_account(creator_id: str) -> str:
 # -- documents and reading ------------------------------------------------------------
 
 
-def _document(payout_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
+def payout_event(event_type: str, doc: Mapping[str, Any], at_ms: int, ctx: Context) -> events.Event:
+    """A ``payout.*`` postback about ``doc`` (the payout as the API shows it
+    after the change): an agency's payout reaches that agency's endpoints, an
+    independent creator's its own, and both reach the endpoints that see
+    everything."""
+    own = doc["account_id"]
+    return events.Event.of(
+        event_type,
+        at_ms,
+        doc,
+        ctx.settings.timezone,
+        creator_id=own if doc["account_type"] == "creator" else None,
+        agency_id=own if doc["account_type"] == "agency" else None,
+    )
+
+
+def document(payout_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
+    """The payout as the API shows it, from its hash's fields."""
     account_type, account_id = fields["account"].split(":", 1)
     doc: dict[str, Any] = {
         "id": payout_id,
@@ -160,7 +180,7 @@ def get_payout(r: StoreClient, payout_id: str) -> dict[str, Any]:
     fields = r.hgetall(keys.payout(_known_id(payout_id)))
     if not fields:
         raise NotFound(f"payout {payout_id!r} not found")
-    return _document(payout_id, fields)
+    return document(payout_id, fields)
 
 
 def list_payouts(
@@ -184,7 +204,7 @@ def list_payouts(
     for payout_id in found:
         pipe.hgetall(keys.payout(payout_id))
     read = zip(found, pipe.execute(), strict=True)
-    rows = [(int(f["sequence"]), _document(i, f)) for i, f in read if f]
+    rows = [(int(f["sequence"]), document(i, f)) for i, f in read if f]
     rows.sort(key=lambda row: (row[0], row[1]["account_type"], row[1]["account_id"]))
     wanted = {"period": period, "status": status, "account_id": account_id}
     return [
@@ -263,8 +283,9 @@ def balance_seen_by(ctx: Context, viewer: str | None, account_id: str) -> dict[s
 
 # -- marking a payout paid or failed ------------------------------------------------------
 
-# KEYS[1] the payout
+# KEYS[1] the payout   KEYS[2] the money sequence   KEYS[3] the postback outbox
 # ARGV[1] when (ms)   ARGV[2] the reference (e.g. the bank transfer's id)
+# ARGV[3..] its ``payout.paid`` event (``outbox.entries``), recorded with the change
 # Answers {"missing"}, {"not_pending", its status}, or {"ok"}.
 MARK_PAID = Script(
     """
@@ -273,12 +294,18 @@ if not status then return {'missing'} end
 if status ~= 'pending' then return {'not_pending', status} end
 -- payout paid
 redis.call('HSET', KEYS[1], 'status', 'paid', 'paid_at', ARGV[1], 'reference', ARGV[2])
+local seq = redis.call('INCR', KEYS[2])
+local outbox, first = KEYS[3], 3
+"""
+    + outbox.APPEND_LUA
+    + """
 return {'ok'}
 """
 )
 
-# KEYS[1] the payout   KEYS[2] balances
-# ARGV[1] when (ms)   ARGV[2] the reason
+# KEYS[1] the payout   KEYS[2] balances   KEYS[3] the money sequence
+# KEYS[4] the postback outbox
+# ARGV[1] when (ms)   ARGV[2] the reason   ARGV[3..] its ``payout.failed`` event
 # Answers as MARK_PAID. The amount goes back to the account's balance, which
 # is removed when that makes it 0 (the close reads every balance there is).
 MARK_FAILED = Script(
@@ -293,6 +320,11 @@ local amount = redis.call('HGET', KEYS[1], 'amount')
 if redis.call('HINCRBY', KEYS[2], account, amount) == 0 then
   redis.call('HDEL', KEYS[2], account)
 end
+local seq = redis.call('INCR', KEYS[3])
+local outbox, first = KEYS[4], 3
+"""
+    + outbox.APPEND_LUA
+    + """
 return {'ok'}
 """
 )
@@ -313,8 +345,20 @@ def _note(field: str, text: str) -> str:
 def _mark(ctx: Context, payout_id: str, script: Script, field: str, text: str) -> dict[str, Any]:
     key = keys.payout(_known_id(payout_id))
     note = _note(field, text)
-    script_keys = [key] if script is MARK_PAID else [key, keys.balances()]
-    answer = script(ctx.store, script_keys, [ctx.clock.now_ms(), note])
+    now_ms = ctx.clock.now_ms()
+    # The event is rendered before the script runs and recorded only if the
+    # transition happens; a payout's other fields never change once made.
+    paid = script is MARK_PAID
+    after = {
+        **get_payout(ctx.store, payout_id),
+        "status": PAID if paid else FAILED,
+        ("paid_at" if paid else "failed_at"): now_ms,
+        field: note,
+    }
+    event = payout_event(events.PAYOUT_PAID if paid else events.PAYOUT_FAILED, after, now_ms, ctx)
+    script_keys = [key] if paid else [key, keys.balances()]
+    script_keys += [keys.money_sequence(), keys.outbox()]
+    answer = script(ctx.store, script_keys, [now_ms, note, *outbox.entries([event])])
     if answer[0] == "missing":
         raise NotFound(f"payout {payout_id!r} not found")
     if answer[0] == "not_pending":

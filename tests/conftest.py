@@ -6,6 +6,7 @@ touch one hash slot (``_scripts_touch_one_slot``)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterator
@@ -141,6 +142,28 @@ def _scripts_touch_one_slot(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Script, "__call__", checked_call)
     monkeypatch.setattr(Script, "queue", checked_queue)
     monkeypatch.setattr(Script, "pack", checked_pack)  # the direct path, on one Redis
+
+
+@pytest.fixture(autouse=True)
+def _postbacks_stay_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test resolves a name over the network, and no postback connects
+    anywhere but loopback: names resolve by a stub (``localhost`` only), and
+    the one place a postback connects refuses any other address."""
+    from redirector.postbacks import guard, sender
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host == "localhost":
+            return ["127.0.0.1"]
+        raise guard.BadTarget(f"host {host!r} does not resolve (the tests resolve no names)")
+
+    connect = sender.connect
+
+    def loopback_only(address: str, port: int, timeout: float) -> Any:
+        assert ipaddress.ip_address(address).is_loopback, f"a postback to {address}"
+        return connect(address, port, timeout)
+
+    monkeypatch.setattr(guard, "system_resolve", resolve)
+    monkeypatch.setattr(sender, "connect", loopback_only)
 
 
 @pytest.fixture
@@ -377,3 +400,51 @@ def shop(client: Any, clock: MockClock, world: dict[str, Any]) -> Shop:
 def runner() -> CliRunner:
     """The ``redirector`` command line, run in process."""
     return CliRunner()
+
+
+# -- postbacks: endpoints registered through the API, receivers on loopback ---------------
+
+
+class Postbacks:
+    """Postback endpoints as a test registers them (through the API), and the
+    delivery worker run by hand, in the test's thread (``run``)."""
+
+    def __init__(self, api: Api, app: Any) -> None:
+        self.api = api
+        self.ctx = context_of(app)
+
+    def register(
+        self, receiver: Any, events: list[str], token: str = ADMIN_TOKEN, **extra: Any
+    ) -> dict[str, Any]:
+        """Register ``receiver``'s URL; its verifying secrets get the new secret."""
+        hook = self.api.ok(
+            "POST", "/api/v1/webhooks", {"url": receiver.url, "events": events, **extra}, token
+        )
+        receiver.secrets.append(hook["secret"])
+        return hook
+
+    def run(self) -> int:
+        from redirector import postbacks
+
+        return postbacks.run_until_idle(self.ctx)
+
+    def deliveries(self, hook: dict[str, Any], token: str = ADMIN_TOKEN) -> list[dict[str, Any]]:
+        """The endpoint's log, oldest first."""
+        found = self.api.ok(
+            "GET", f"/api/v1/webhooks/{hook['id']}/deliveries?limit=200", None, token
+        )
+        return list(reversed(found["deliveries"]))
+
+
+@pytest.fixture
+def hooks(api: Api, app: Any) -> Postbacks:
+    return Postbacks(api, app)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A postback receiver on a free loopback port, verifying what it gets."""
+    from redirector.simulate.receiver import Receiver
+
+    with Receiver() as running:
+        yield running

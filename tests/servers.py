@@ -1,6 +1,6 @@
 """Real processes for the tests that need them: a redis-server on a free
 loopback port (``redis_server``, or ``RedisProcess`` to kill and restart it
-from its AOF), and ``redirector serve`` under gunicorn."""
+from its AOF), ``redirector serve`` under gunicorn, and ``redirector worker``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pytest
@@ -141,8 +141,8 @@ def redis_for_server() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
-    """``redirector serve`` in a child process; yields its base URL."""
+def service(env: dict[str, str], workers: int = 3, args: Sequence[str] = ()) -> Iterator[str]:
+    """``redirector serve [args]`` in a child process; yields its base URL."""
     port = free_port()
     # A spool directory of its own (mkdtemp: mode 0700), unless the test names
     # one: the shared default in /tmp may belong to another user or run.
@@ -157,7 +157,7 @@ def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
         "REDIRECTOR_WORKERS": str(workers),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "redirector.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "redirector.cli", "serve", "--port", str(port), *args],
         env=child_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -175,6 +175,35 @@ def service(env: dict[str, str], workers: int = 3) -> Iterator[str]:
         proc.terminate()
         try:
             proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+@contextmanager
+def postbacks_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``redirector worker`` in a child process (its output thrown away), on
+    the store ``env`` names; stopped with SIGTERM."""
+    spool_dir = tempfile.mkdtemp(prefix="redirector-spool-")
+    child_env = {
+        **os.environ,
+        "REDIS_URL": "",
+        "REDIS_CLUSTER_URL": "",
+        "REDIRECTOR_SPOOL_DIR": spool_dir,
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redirector.cli", "worker"],
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(spool_dir, ignore_errors=True)

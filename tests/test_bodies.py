@@ -59,8 +59,9 @@ def tracebacks(caplog: Any) -> list[str]:
 @pytest.fixture
 def served(settings: Settings, store: Any) -> Any:
     """The app as production runs it: exceptions become 500s and log lines, not
-    errors raised into the test. Its failed-authentication limit is above the
-    count of operations: the tests here send each one without credentials."""
+    errors raised into the test. Failed authentications are not limited here:
+    these tests send one without credentials to every operation, more than
+    the default limit allows from one address."""
     return create_app(
         settings.with_overrides(auth_failure_limit="1000/minute"),
         store=store,

@@ -12,7 +12,7 @@ from redirector import keys
 def _all_keys() -> list[str]:
     made = []
     for name, fn in inspect.getmembers(keys, inspect.isfunction):
-        if name.startswith("_") or name == "click_keys":
+        if name.startswith("_") or name in ("click_keys", "postback_keys"):
             continue
         params = inspect.signature(fn).parameters
         args = [7 if p == "day" else f"x{p}" for p in params]
@@ -48,3 +48,21 @@ def test_devices_share_index_keys_by_the_start_of_their_ids():
         for b in "1234567890"
     }
     assert len(slots) > 60
+
+
+def test_an_endpoints_delivery_keys_share_one_slot_and_endpoints_spread() -> None:
+    slots = {key_slot(k.encode()) for k in keys.postback_keys("ep_AbCdEfGh")}
+    assert len(slots) == 1
+    spread = {key_slot(keys.postback_queue(f"ep_{i:06d}").encode()) for i in range(200)}
+    assert len(spread) > 100
+
+
+def test_the_outbox_lives_in_the_money_slot_with_what_writes_to_it() -> None:
+    money = {
+        key_slot(k.encode()) for k in (keys.outbox(), keys.money_sequence(), keys.order("s", "o"))
+    }
+    assert (
+        money
+        == {key_slot(keys.postback_routes().encode())}
+        == {key_slot(keys.outbox_lease().encode())}
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -25,6 +26,7 @@ from redirector.api import payout_schemas
 from redirector.clock import MockClock
 from redirector.config import MIN_PAYOUT, Settings
 from redirector.errors import ConfigError
+from redirector.postbacks.outbox import parse as parse_outbox
 
 from .conftest import ADMIN_TOKEN, Api, Browser, Shop, advance, error_of, snapshot
 
@@ -583,3 +585,59 @@ def test_a_creator_of_the_same_id_as_an_agency_reads_its_own_balance(
     assert month.api.ok("GET", "/api/v1/accounts/bob/balance")["account_type"] == "agency"
     own = month.api.ok("GET", "/api/v1/accounts/bob/balance", token=month.world["bob"])
     assert (own["account_type"], own["balance"]) == ("creator", TEA_GUIDE)
+
+
+# -- postbacks: each change announced by the script that makes it --------------------------
+
+
+def announced(store: Any) -> list[tuple[str, dict[str, Any], Any]]:
+    """The outbox's events, oldest first: (type, data, the event)."""
+    out = []
+    for line in store.lrange(keys.outbox(), 0, -1):
+        entry = parse_outbox(line)
+        out.append((entry.event.type, json.loads(entry.event.body)["data"], entry))
+    return out
+
+
+def test_a_close_announces_its_statement_and_each_payout_in_the_same_step(
+    month: Month, store: Any
+) -> None:
+    month.sell("alice")
+    month.sell("alice")
+    month.sell("bob")  # under the minimum: carried, no payout, no event
+    store.delete(keys.outbox())  # the orders' own events
+    month.close(NOV)
+    [payout] = month.payouts()
+    [closed, created] = announced(store)
+    assert closed[0] == "statement.closed" and closed[1]["period"] == NOV
+    assert created[0] == "payout.created"
+    assert created[1] == {**payout, "created_at": created[1]["created_at"]}
+    assert created[1]["created_at"] == closed[1]["closed_at"]  # rendered as the API does
+    # An agency's payout reaches that agency's endpoints (and the ones that see all).
+    assert (created[2].event.agency_id, created[2].event.creator_id) == ("starlight", None)
+    closing_sequence = int(store.hget(keys.periods(), NOV).split(":")[1])
+    assert created[2].sequence == closed[2].sequence == closing_sequence
+
+
+def test_marking_announces_paid_or_failed_once_and_a_refused_mark_nothing(
+    month: Month, store: Any
+) -> None:
+    month.sell("bob")
+    month.sell("bob")
+    month.close(NOV)
+    [payout] = month.payouts()
+    store.delete(keys.outbox())
+    assert month.mark(payout["id"], "failed", "account closed").status_code == 200
+    assert month.mark(payout["id"], "paid", "late").status_code == 409
+    [(kind, data, entry)] = announced(store)
+    assert kind == "payout.failed"
+    assert data == month.api.ok("GET", f"/api/v1/payouts/{payout['id']}")
+    assert (entry.event.creator_id, entry.event.agency_id) == ("bob", None)
+
+    month.at(2026, 12, 10)
+    month.close(DEC)  # bob's returned balance alone reaches the minimum
+    [again] = month.payouts(f"?period={DEC}")
+    store.delete(keys.outbox())
+    assert month.mark(again["id"], "paid", "ICBC-1").status_code == 200
+    [(kind, data, _)] = announced(store)
+    assert (kind, data["status"], data["reference"]) == ("payout.paid", "paid", "ICBC-1")

@@ -178,7 +178,13 @@ def test_serve_starts_gunicorn_with_the_settings(
     bare_environment: None, monkeypatch: pytest.MonkeyPatch, runner: CliRunner
 ) -> None:
     started: list[tuple[Settings, dict[str, Any]]] = []
-    monkeypatch.setattr(redirector.cli, "run_gunicorn", lambda s, o: started.append((s, o)))
+    delivering: list[bool] = []
+
+    def run_gunicorn(s: Settings, o: dict[str, Any], postbacks: bool = False) -> None:
+        started.append((s, o))
+        delivering.append(postbacks)
+
+    monkeypatch.setattr(redirector.cli, "run_gunicorn", run_gunicorn)
     result = runner.invoke(
         redirector.cli.main,
         ["serve", "--port", "8099"],
@@ -187,6 +193,7 @@ def test_serve_starts_gunicorn_with_the_settings(
         env={"REDIRECTOR_ADMIN_TOKEN": None, "REDIRECTOR_SECRET_KEYS": None},
     )
     assert result.exit_code == 0, result.output
+    assert delivering == [True]  # its workers deliver postbacks unless --no-postbacks
     [(settings, options)] = started
     assert settings.embedded
     assert options["bind"] == "127.0.0.1:8099"
@@ -245,3 +252,16 @@ def test_serve_says_in_its_first_line_that_it_runs_on_the_embedded_store() -> No
 
     assert "embedded in-process store" in first
     assert "lost on exit" in first
+
+
+def test_the_command_line_imports_no_prometheus_client_before_serve_sets_its_directory() -> None:
+    """prometheus_client picks its storage when first imported: ``serve`` sets
+    PROMETHEUS_MULTIPROC_DIR first, so nothing the CLI imports may import it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, redirector.cli; print('prometheus_client' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "False"

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -48,6 +49,7 @@ def mock_service(clock: str = "mock") -> Iterator[str]:
             "REDIRECTOR_FRAUD": simulate.write_fraud_off(settings_dir),
             # Low, so that a few days' sales make payouts for the books to predict.
             "REDIRECTOR_MIN_PAYOUT": "500",
+            "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1",  # the simulator's receiver is on loopback
         }
         with service(env, workers=1) as base:
             yield base
@@ -72,6 +74,9 @@ def test_a_few_days_agree_with_the_link_stats_and_the_statements(first) -> None:
     assert result.value("orders settled") > 0
     assert result.value("still paid (unsettled)") == 0  # every order's lifecycle was played
     assert result.value("payouts made") > 0  # March's close paid some accounts
+    # Every event the books expect reached the run's receiver, signed.
+    assert result.value("postbacks expected") > result.value("orders paid") / 2
+    assert result.findings == [] or all("postbacks" not in f for f in result.findings)
 
 
 def test_the_same_seed_makes_the_same_run(first) -> None:
@@ -108,6 +113,22 @@ def test_a_disagreement_is_reported(first, monkeypatch) -> None:
     assert not result.agrees
     assert {r.label for r in result.rows if not r.agrees} >= {"network fee", "platform", "guide"}
     assert any("network: simulator" in m for m in result.mismatches)
+
+
+def test_a_postback_that_never_arrives_is_a_disagreement(first, monkeypatch) -> None:
+    base, _ = first
+    monkeypatch.setattr(simulate.hooks, "SETTLE_SECONDS", 1.0)
+    receiver = simulate.hooks.Receiver
+
+    def refusing_confirmations(**kw: Any) -> Any:
+        return receiver(answer=lambda r: 500 if r.type == "order.confirmed" else 200, **kw)
+
+    monkeypatch.setattr(simulate.hooks, "Receiver", refusing_confirmations)
+    options = replace(SMALL, days=2, creators=3, orders_per_day=10, run_id="deaf")
+    result = simulate.simulate(options, base, TOKEN)
+    assert not result.agrees
+    assert "postbacks expected" in {r.label for r in result.rows if not r.agrees}
+    assert any("order.confirmed" in m and "never arrived" in m for m in result.mismatches)
 
 
 def test_a_service_on_the_real_clock_is_refused_with_one_line() -> None:

@@ -23,6 +23,7 @@ from . import (
     links,
     orders,
     payouts,
+    postbacks,
     ratelimit,
     registry,
     review,
@@ -34,7 +35,7 @@ from .responses import error_response
 __all__ = ["init_app"]
 
 
-BLUEPRINTS = (registry, orders, settlement, payouts, links, service, leaderboard, review)
+BLUEPRINTS = (registry, orders, settlement, payouts, links, service, leaderboard, review, postbacks)
 
 
 def init_app(app: Flask) -> None:

@@ -1,19 +1,19 @@
 """What every API view shares: rendering answers and validation errors.
 
 Times are kept as epoch milliseconds and rendered here, once, as RFC 3339 in
-the service's zone; a domain error becomes its status and JSON body here; a
-body that fails its model becomes 422 naming each field (400 when it is not a
-JSON object at all).
+the service's zone (``clock.render_times``); a domain error becomes its status
+and JSON body here; a body that fails its model becomes 422 naming each field
+(400 when it is not a JSON object at all).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request
 from pydantic import ValidationError
 
+from ..clock import iso, render_times
 from ..errors import (
     BadRequest,
     Busy,
@@ -34,28 +34,6 @@ __all__ = [
     "secret_box",
     "validation_error",
 ]
-
-
-def iso(ms: int, tz: Any) -> str:
-    # Milliseconds kept: a client reading the clock must be able to date an event
-    # after a click made in the same second.
-    return datetime.fromtimestamp(ms / 1000, tz=tz).isoformat(timespec="milliseconds")
-
-
-def render_times(value: Any, tz: Any) -> Any:
-    """Every ``*_at`` field held as epoch milliseconds becomes RFC 3339 with offset."""
-    if isinstance(value, dict):
-        return {
-            k: (
-                iso(v, tz)
-                if k.endswith("_at") and isinstance(v, int) and not isinstance(v, bool)
-                else render_times(v, tz)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [render_times(v, tz) for v in value]
-    return value
 
 
 def ok(payload: Any, status: int = 200) -> tuple[Response, int]:

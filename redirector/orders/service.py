@@ -17,6 +17,7 @@ from ..context import Context
 from ..errors import Conflict, InvalidField, NotFound
 from ..programs import Program
 from ..store import StoreClient
+from .announcements import announce, order_after
 from .documents import event_response, order_document
 from .lifecycle import ADMIN_STATUSES, REVIEWED, plan
 from .records import Credit, Order, OrderEvent, parse_history_line
@@ -54,8 +55,13 @@ def receive(ctx: Context, storefront_id: str, event: OrderEvent) -> tuple[dict, 
             hold=hold,
         )
         effective = credit if seen.order is None else seen.order.credit
+        after = order_after(storefront_id, event.order_id, seen.fields, p)
         return Step(
-            event, p, effective, event_response(event.order_id, p.status, effective, p.commission)
+            event,
+            p,
+            effective,
+            event_response(event.order_id, p.status, effective, p.commission),
+            announced=announce(after, event.status, p, event.received_ms, settings.timezone),
         )
 
     record = keys.delivery(storefront_id, event.webhook_id)
@@ -99,7 +105,15 @@ def review(ctx: Context, storefront_id: str, order_id: str, action: str) -> dict
             tz=settings.timezone,
             closed=seen.closed,
         )
-        return Step(event, p, order.credit, {"review": p.fields["review"]}, by="admin")
+        after = order_after(storefront_id, order_id, seen.fields, p)
+        return Step(
+            event,
+            p,
+            order.credit,
+            {"review": p.fields["review"]},
+            by="admin",
+            announced=announce(after, action, p, now_ms, settings.timezone),
+        )
 
     record = keys.review_request(storefront_id, order_id, action)
     outcome = write(

@@ -15,19 +15,22 @@ next open period.
 All keys an event touches live in the ``{money}`` slot (``keys``). Besides the
 order and the settlement, an applied event keeps the order's place in the order
 lists (``listing``) and its link's money by day (``series``).
+The postback outbox is in that slot too: the events a change announces (``Step.announced``)
+are appended by the same ``APPLY`` (``postbacks.outbox.stage``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
 from .. import keys, series
 from ..errors import Busy
 from ..library import ORDINAL_BITS
+from ..postbacks import events, outbox
 from ..store import Script, ScriptCall, StoreClient
 from .lifecycle import ADMIN_STATUSES, HELD, Plan
 from .listing import index_keys
@@ -105,6 +108,7 @@ class Snapshot:
     order: Order | None
     recorded: str | None  # the first response to this request, if it was applied
     closed: frozenset[str]  # the periods closed at the time of the read
+    fields: Mapping[str, str] = field(default_factory=dict)  # the order's hash as read
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,7 @@ class Step:
     credit: Credit | None  # the order's credit once the event applies
     response: dict[str, Any]
     by: str | None = None  # who sent it, for the history: "admin" for a review
+    announced: tuple[events.Event, ...] = ()  # postback events, recorded if it applies
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +137,7 @@ def read(r: StoreClient, storefront_id: str, order_id: str, record_key: str) -> 
     data, recorded, period_states = pipe.execute()
     order = Order.from_hash(storefront_id, order_id, data) if data else None
     # A period's field present: closed (its value says when).
-    return Snapshot(order, recorded, frozenset(period_states))
+    return Snapshot(order, recorded, frozenset(period_states), data)
 
 
 def write(
@@ -210,6 +215,7 @@ def _queue_step(ops: _Ops, storefront_id: str, order: Order | None, step: Step) 
     if event.status in ADMIN_STATUSES:
         ops.add("zrem", keys.held_orders(), ref, "")
     _queue_plan(ops, plan, step.credit)
+    outbox.stage(ops, step.announced)
 
 
 def _queue_sales_order(ops: _Ops, product_id: str, orders: int) -> None:

@@ -67,6 +67,11 @@ the command exit 1. Redirect destinations are checked against docs/rules.md
 too (app link for phones, web URL for desktops and bots); a departure is
 listed as a *finding* and does not change the exit status.
 
+**Postbacks.** The run registers an endpoint of its own (``hooks``: a
+``receiver`` on loopback) and books every event it should receive; an expected
+event that never arrived, failed verification or came out of order is a
+disagreement, one that came twice is counted and allowed.
+
 **Determinism.** Every random draw comes from ``--seed`` (one stream per
 concern), and draws never depend on the service's answers: the same seed sends
 the same requests, apart from what the service makes (link tokens, click ids,
@@ -85,8 +90,9 @@ a fresh embedded ``redirector serve`` on a 2-core machine.
 links, devices; set up on the service), ``posts`` (what creators publish),
 ``traffic`` (the hour's clicks), ``orders`` (orders and their storefront
 events), ``books`` (the simulator's expectations), ``compare`` (against the
-API), ``driver`` (the clock loop), ``command`` and ``service`` (the CLI entry
-and the embedded service).
+API), ``hooks`` and ``receiver`` (its postback endpoint), ``driver`` (the
+clock loop), ``command`` and ``service`` (the CLI entry and the embedded
+service).
 """
 
 from .agents import CONTEXT_MIX, BotRequest, bot_request, human_user_agent

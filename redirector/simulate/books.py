@@ -31,6 +31,7 @@ from typing import Any
 from ..money import allocate_ad_rebate, commission_of, split_commission
 from ..payouts import due
 from ..periods import Period, period_of
+from .hooks import Hooks
 from .shape import DAY_MS, at
 from .world import Click, Device, Link, Product, Storefront, World
 
@@ -137,6 +138,7 @@ class Books:
         self.min_payout = 0  # the service's, read before the first close
         self.balances: dict[str, int] = {}  # account -> carried into the next close
         self.payouts: list[tuple[str, str, int]] = []  # (period, account, amount)
+        self.hooks: Hooks | None = None  # the postbacks this run should receive
 
     def count(self, name: str, n: int = 1) -> None:
         with self.lock:
@@ -208,6 +210,8 @@ class Books:
         elif event.status == "refunded":
             self._refunded(order, event)
         order.status = event.status
+        if self.hooks is not None and order.link is not None:  # attributed: announced
+            self.hooks.expect_order(order.id, event.status, event.refunded)
         expected = {
             "order_id": order.id,
             "status": event.status,

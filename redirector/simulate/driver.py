@@ -26,6 +26,7 @@ from datetime import datetime
 from ..periods import Period
 from .books import Books
 from .compare import compare_links, compare_payouts, compare_statements, summary_rows
+from .hooks import Hooks
 from .options import Options, SimulationError, SimulationResult
 from .orders import Orders
 from .posts import Publisher
@@ -64,6 +65,7 @@ class Simulation:
         self.pool = ThreadPoolExecutor(max(1, options.concurrency))
         self.world = World(self.run_id)
         self.books = Books(self.world)
+        self.hooks = self.books.hooks = Hooks()
         self.publisher = Publisher(self.world, self.http, random.Random(f"{seed}:posts"), self.pool)
         per_day = clicks_per_day(options.orders_per_day, self.start_date, options.days)
         self.traffic = Traffic(
@@ -104,6 +106,7 @@ class Simulation:
 
     def setup(self) -> None:
         self.check_service()
+        self.hooks.start(self.http)
         self.set_clock(self.start_ms)
         read_programs(self.world, self.http)
         read_timezone(self.world, self.http, self.start_ms)
@@ -206,6 +209,8 @@ class Simulation:
         status, doc = self.http.api("POST", f"/api/v1/settlements/{name}/close", ok=(200, 409))
         if status == 409 and "already closed" not in str(doc):
             raise SimulationError(f"closing {name} was refused: {doc}")
+        if status == 200:
+            self.hooks.expect_statement(name)
         self.books.closed.add(name)
         if status == 200:  # this run's close: it made the payouts
             self.books.close_period(name)
@@ -231,14 +236,27 @@ class Simulation:
         paid = compare_payouts(self.http, self.books)
         books = self.books
         more = books.counts["errors"] - len(books.errors)
+        self.hooks.finish(self.http)
+        hook_rows, hook_mismatches, hook_findings = self.hooks.compare()
         return SimulationResult(
             base_url=self.http.base,
             run_id=self.run_id,
             start=self.start_date,
             days=self.o.days,
-            rows=summary_rows(links, statements, books.counts, self.orders.orders, paid),
-            mismatches=[*links.mismatches, *statements.mismatches, *paid.mismatches],
-            findings=[f"{text}: {n}" for text, n in sorted(books.findings.items())],
+            rows=[
+                *summary_rows(links, statements, books.counts, self.orders.orders, paid),
+                *hook_rows,
+            ],
+            mismatches=[
+                *links.mismatches,
+                *statements.mismatches,
+                *paid.mismatches,
+                *hook_mismatches,
+            ],
+            findings=[
+                *(f"{text}: {n}" for text, n in sorted(books.findings.items())),
+                *hook_findings,
+            ],
             errors=[*books.errors, *([f"... and {more} more"] if more > 0 else [])],
             periods=periods,
             seconds=time.monotonic() - started,

@@ -1,6 +1,7 @@
 """The service the simulator drives when given no URL: ``redirector serve`` in a
 child process on a free loopback port, with an embedded store, the mock clock,
-a fresh admin token, and the fraud review's thresholds out of reach."""
+a fresh admin token, postback endpoints allowed on loopback, and the fraud
+review's thresholds out of reach."""
 
 from __future__ import annotations
 
@@ -60,7 +61,12 @@ def embedded_service(startup_timeout: float = 60.0) -> Iterator[tuple[str, str, 
     store, mock clock, a fresh admin token. Yields (base URL, admin token, process)."""
     token = secrets.token_urlsafe(24)
     port = free_port()
-    env = {**os.environ, "REDIRECTOR_CLOCK": "mock", "REDIRECTOR_ADMIN_TOKEN": token}
+    env = {
+        **os.environ,
+        "REDIRECTOR_CLOCK": "mock",
+        "REDIRECTOR_ADMIN_TOKEN": token,
+        "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1",  # the run's postback receiver is on loopback
+    }
     for name in ("REDIS_URL", "REDIS_CLUSTER_URL", "REDIRECTOR_PUBLIC_URL"):
         env.pop(name, None)
     settings_dir = tempfile.TemporaryDirectory()
