@@ -585,7 +585,11 @@ def test_a_creator_shows_a_links_qr_code_that_reads_back_at_any_width(
 
     qr = page.locator("img.qr")
     expect(qr).to_be_visible()
-    assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+    # Visible is not yet drawn: wait for the image itself (fails after 5 s).
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0 }",
+        timeout=5000,
+    )
     # The SVG as the browser draws it reads back as the link's URL, and the page
     # is no wider than the screen.
     assert decoded(qr.screenshot()) == [link["url"]]
