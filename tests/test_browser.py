@@ -587,7 +587,8 @@ def test_a_creator_shows_a_links_qr_code_that_reads_back_at_any_width(
     expect(qr).to_be_visible()
     # Visible is not yet drawn: wait for the image itself (fails after 5 s).
     page.wait_for_function(
-        "() => { const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0 }",
+        "() => { const i = document.querySelector('img.qr');"
+        " return i.complete && i.naturalWidth > 0 }",
         timeout=5000,
     )
     # The SVG as the browser draws it reads back as the link's URL, and the page
