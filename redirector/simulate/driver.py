@@ -214,6 +214,9 @@ class Simulation:
         self.books.closed.add(name)
         if status == 200:  # this run's close: it made the payouts
             self.books.close_period(name)
+            for period, account, amount in self.books.payouts:
+                if period == name and account in self.books.accounts():
+                    self.hooks.expect_payout(period, account, amount)
 
     # -- the comparison ----------------------------------------------------------
 

@@ -38,6 +38,7 @@ EVENTS = [
     "order.released",
     "order.rejected",
     "statement.closed",
+    "payout.created",
 ]
 STATUS_EVENTS = {
     "paid": "order.attributed",
@@ -47,7 +48,7 @@ STATUS_EVENTS = {
 }
 # How long the end of a run waits for deliveries still on their way.
 SETTLE_SECONDS = 30.0
-Key = tuple[str, str, int | None]  # (type, order id or period, refunded amount)
+Key = tuple[str, str, int | None]  # (type, order id, period or payout, an amount)
 
 
 def key_of(received: Received) -> Key:
@@ -55,6 +56,9 @@ def key_of(received: Received) -> Key:
     data = message["data"]
     if message["type"] == "statement.closed":
         return message["type"], data["period"], None
+    if message["type"] == "payout.created":
+        account = f"{data['account_type']}:{data['account_id']}"
+        return message["type"], f"{data['period']} {account}", data["amount"]
     refunded = data["refunded_amount"] if message["type"] == "order.refunded" else None
     return message["type"], data["order_id"], refunded
 
@@ -96,6 +100,11 @@ class Hooks:
     def expect_statement(self, period: str) -> None:
         with self.lock:
             self.expected.append(("statement.closed", period, None))
+
+    def expect_payout(self, period: str, account: str, amount: int) -> None:
+        """A payout the close of ``period`` makes (``account``: ``agency:<id>``...)."""
+        with self.lock:
+            self.expected.append(("payout.created", f"{period} {account}", amount))
 
     def finish(self, http: Http) -> None:
         """Wait for what is still on its way (``SETTLE_SECONDS`` at most), then
