@@ -18,6 +18,14 @@ from tests.test_console import Month, sign_in
 month = test_console.month  # the fixture: March 2026, Alice and Bob selling
 
 ZH = {"Accept-Language": "zh-CN"}
+
+
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """Postback receivers here listen on loopback: allowed, as in test_postbacks_api."""
+    return {**env, "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1"}
+
+
 EN = {"Accept-Language": "en"}
 
 
@@ -163,3 +171,172 @@ def test_the_admin_order_list_is_not_a_creators(client: Any, world: dict, month:
     sign_in(client, ADMIN_TOKEN)
     assert client.get("/console/me/orders").status_code == 403
     assert client.get("/console/me/orders.csv").status_code == 403
+
+
+# -- webhook endpoints ---------------------------------------------------------------------------
+
+
+def form_token(client: Any, path: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', text(client, path))
+    assert found, path
+    return found.group(1)
+
+
+def secrets_in(html: str) -> list[str]:
+    return re.findall(r"whsec_[A-Za-z0-9+/=]+", html)
+
+
+def register_by_form(client: Any, base: str, **form: Any) -> Any:
+    return client.post(base, data={"csrf_token": form_token(client, base), **form}, headers=EN)
+
+
+def test_an_admin_registers_an_endpoint_and_sees_its_secret_once(
+    client: Any, api: Api, world: dict, receiver: Any
+) -> None:
+    sign_in(client, ADMIN_TOKEN)
+    page = text(client, "/console/admin/webhooks")
+    assert 'value="statement.closed"' in page and "Starlight MCN" in page
+    answer = register_by_form(
+        client,
+        "/console/admin/webhooks",
+        url=receiver.url,
+        events=["order.attributed", "order.confirmed"],
+        agency_id="starlight",
+    )
+    assert answer.status_code == 201, re.findall(
+        r'id="refused">([^<]*)', answer.get_data(as_text=True)
+    )
+    shown = secrets_in(answer.get_data(as_text=True))
+    assert len(shown) == 1
+    (hook,) = api.ok("GET", "/api/v1/webhooks")["webhooks"]
+    assert hook["url"] == receiver.url and hook["agency_id"] == "starlight"
+    assert hook["events"] == ["order.attributed", "order.confirmed"]
+    again = text(client, "/console/admin/webhooks")
+    assert secrets_in(again) == [] and receiver.url in again and "agency: Starlight MCN" in again
+    detail = text(client, f"/console/admin/webhooks/{hook['id']}")
+    assert secrets_in(detail) == [] and "Nothing sent yet." in detail
+
+
+def test_a_registration_without_the_csrf_token_changes_nothing(
+    client: Any, api: Api, world: dict, receiver: Any
+) -> None:
+    sign_in(client, ADMIN_TOKEN)
+    answer = client.post(
+        "/console/admin/webhooks", data={"url": receiver.url, "events": "order.paid"}
+    )
+    assert answer.status_code == 400
+    assert api.ok("GET", "/api/v1/webhooks")["webhooks"] == []
+
+
+def test_a_refused_registration_says_why_and_keeps_what_was_typed(
+    client: Any, api: Api, world: dict, receiver: Any
+) -> None:
+    sign_in(client, world["bob"])
+    page = text(client, "/console/me/webhooks")
+    assert 'value="statement.closed"' not in page and 'name="agency_id"' not in page
+    refused = register_by_form(
+        client, "/console/me/webhooks", url=receiver.url, events=["statement.closed"]
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="refused"' in html and "whole service" in html and receiver.url in html
+    bad_url = register_by_form(
+        client, "/console/me/webhooks", url="https://nowhere.example/x", events=["order.confirmed"]
+    )
+    assert bad_url.status_code == 422 and secrets_in(bad_url.get_data(as_text=True)) == []
+    assert api.ok("GET", "/api/v1/webhooks")["webhooks"] == []
+
+
+def test_a_creator_sees_and_changes_only_its_own_endpoints(
+    client: Any, api: Api, world: dict, hooks: Any, receiver: Any
+) -> None:
+    admins = hooks.register(receiver, ["order.confirmed"])
+    alices = hooks.register(receiver, ["order.confirmed"], token=world["alice"])
+    sign_in(client, world["bob"])
+    answer = register_by_form(
+        client, "/console/me/webhooks", url=receiver.url, events=["order.refunded"]
+    )
+    assert answer.status_code == 201
+    (bobs,) = api.ok("GET", "/api/v1/webhooks", token=world["bob"])["webhooks"]
+    assert bobs["creator_id"] == "bob" and bobs["agency_id"] is None
+    html = text(client, "/console/me/webhooks")
+    assert bobs["id"] in html and admins["id"] not in html and alices["id"] not in html
+    for other in (admins, alices):
+        assert client.get(f"/console/me/webhooks/{other['id']}").status_code == 404
+        token = form_token(client, "/console/me/webhooks")
+        gone = client.post(f"/console/me/webhooks/{other['id']}/delete", data={"csrf_token": token})
+        assert gone.status_code == 404
+    assert len(api.ok("GET", "/api/v1/webhooks")["webhooks"]) == 3
+    assert client.get("/console/admin/webhooks").status_code == 403
+    assert client.get("/console/me/webhooks/not%20an%20id").status_code == 404
+
+
+def test_rotating_shows_the_new_secret_once_and_the_grace(
+    client: Any, api: Api, world: dict, hooks: Any, receiver: Any, clock: Any
+) -> None:
+    hook = hooks.register(receiver, ["order.confirmed"])
+    sign_in(client, ADMIN_TOKEN)
+    base = f"/console/admin/webhooks/{hook['id']}"
+    rotated = client.post(
+        base + "/secret",
+        data={"csrf_token": form_token(client, base), "grace_hours": "24"},
+        headers=EN,
+    )
+    assert rotated.status_code == 200
+    html = rotated.get_data(as_text=True)
+    (secret,) = secrets_in(html)
+    assert secret != hook["secret"] and 'id="previous-secret"' in html
+    (listed_hook,) = api.ok("GET", "/api/v1/webhooks")["webhooks"]
+    assert listed_hook["previous_secret_expires_at"] == "2026-11-21T10:00:00.000+08:00"  # T0 + 24 h
+    assert secrets_in(text(client, base)) == []
+    odd = client.post(
+        base + "/secret", data={"csrf_token": form_token(client, base), "grace_hours": "5"}
+    )
+    assert odd.status_code == 422
+
+
+def test_deleting_an_endpoint(client: Any, api: Api, world: dict, hooks: Any, receiver: Any):
+    hook = hooks.register(receiver, ["order.confirmed"])
+    sign_in(client, ADMIN_TOKEN)
+    base = f"/console/admin/webhooks/{hook['id']}"
+    gone = client.post(base + "/delete", data={"csrf_token": form_token(client, base)})
+    assert gone.status_code == 302 and gone.headers["Location"] == "/console/admin/webhooks"
+    assert api.ok("GET", "/api/v1/webhooks")["webhooks"] == []
+    assert client.get(base).status_code == 404
+
+
+def test_the_delivery_log_shows_attempts_and_sends_a_failed_one_again(
+    client: Any, app: Any, api: Api, world: dict, hooks: Any, shop: Any, clock: Any
+) -> None:
+    from redirector import postbacks
+    from redirector.simulate.receiver import Receiver
+    from tests.conftest import Browser, advance
+
+    refusing = {"on": True}
+    with Receiver(answer=lambda r: 500 if refusing["on"] else 204) as receiver:
+        hook = hooks.register(receiver, ["order.attributed"], token=world["bob"])
+        click_id = Browser(app).click(api.link(world["bob"]))
+        shop.ok("T1", "paid", 12800, click_id=click_id)
+        assert hooks.run() == 1
+        sign_in(client, world["bob"])
+        base = f"/console/me/webhooks/{hook['id']}"
+        html = text(client, base)
+        assert 'data-state="pending"' in html and "HTTP 500" in html
+        assert "Send again" not in html  # only a failed delivery is sent again by hand
+        for delay in postbacks.RETRY_DELAYS:
+            advance(clock, seconds=delay)
+            hooks.run()
+        html = text(client, base)
+        assert 'data-state="failed"' in html and "order attributed" in html
+        (delivery,) = hooks.deliveries(hook, world["bob"])
+        assert f'<td class="num">{delivery["attempt_count"]}</td>' in html
+        assert delivery["webhook_id"] in html
+        refusing["on"] = False
+        retry = f"{base}/deliveries/{delivery['id']}/retry"
+        sent = client.post(retry, data={"csrf_token": form_token(client, base)})
+        assert sent.status_code == 302
+        assert 'data-state="pending"' in text(client, base)
+        assert hooks.run() == 1
+        assert 'data-state="delivered"' in text(client, base)
+        twice = client.post(retry, data={"csrf_token": form_token(client, base)}, headers=EN)
+        assert "only a failed one is sent again" in text(client, twice.headers["Location"])

@@ -28,6 +28,7 @@ from . import (  # noqa: F401  (routes on views.bp)
     library,
     order_pages,
     payouts,
+    postback_pages,
     public,
     review,
     views,
