@@ -74,6 +74,11 @@ def test_the_statement_names_its_accounts(client: Any, month: Month) -> None:
     assert "Starlight MCN" in html and "Bob" in html
 
 
+def test_the_header_names_the_creator_signed_in(client: Any, world: dict) -> None:
+    sign_in(client, world["alice"])
+    assert '<span class="who">Alice</span>' in text(client, "/console/me")
+
+
 # -- the order list -----------------------------------------------------------------------------
 
 
