@@ -21,12 +21,14 @@ from typing import Any
 
 import pytest
 
+from . import test_payouts_browser
 from .conftest import ADMIN_TOKEN, SECRET_KEYS
 from .servers import redis_for_server, service
 from .test_browser import SHOTS, Market, expect
-from .test_payouts_browser import chromium, open_page, sign_in  # noqa: F401  (chromium: a fixture)
+from .test_payouts_browser import open_page, sign_in
 
 pytestmark = pytest.mark.server
+chromium = test_payouts_browser.chromium  # the fixture: one browser for the module
 
 WEBHOOK_SHOTS = Path(os.environ.get("WEBHOOK_SHOTS") or SHOTS / "webhooks")
 WIDTHS = {"desktop": 1280, "phone": 390}
