@@ -98,7 +98,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fig.post_id": ("帖子 ID", "Post id"),
     "fig.created": ("创建时间", "Created"),
     "fig.order": ("订单", "Order"),
-    "fig.order_id": ("订单号", "Order id"),
     "fig.storefront": ("店铺", "Storefront"),
     "fig.amount": ("金额", "Amount"),
     "fig.refunded": ("已退款", "Refunded"),
@@ -185,9 +184,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "statement.adjusts": ("调整订单：", "adjusts"),
     "statement.empty": ("本期尚无结算。", "Nothing settled in this period yet."),
     # orders
-    "orders.lookup": ("查询订单", "Find an order"),
-    "orders.recent": ("最近的订单", "Recent orders"),
-    "orders.none": ("还没有订单。", "No orders yet."),
     "orders.back": ("← 全部订单", "← all orders"),
     "order.summary": ("概要", "Summary"),
     "order.attribution": ("归因", "Attribution"),
