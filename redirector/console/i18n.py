@@ -134,7 +134,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{links} 条链接的统计之和（订单自付款起计，已扣退款）",
         "the stats of {links} links added up (orders counted from payment, net of refunds)",
     ),
-    "dash.this_period": ("本期 {period} 结算", "This period, {period}, settled"),
     "dash.see_statement": ("查看结算单", "see the statement"),
     "chart.clicks_per_day": ("近 {days} 天每日点击", "Clicks per day, last {days} days"),
     "chart.clicks_per_day_note": (

@@ -134,7 +134,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.payout.failed": ("打款失败", "payout failed"),
 }
 for _key, _pair in MESSAGES.items():
-    i18n.MESSAGES[_key] = _pair
+    i18n.MESSAGES.setdefault(_key, _pair)  # the main catalogue's word wins, as review's
 
 
 def _lang() -> str:
