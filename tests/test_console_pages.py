@@ -345,3 +345,32 @@ def test_the_delivery_log_shows_attempts_and_sends_a_failed_one_again(
         assert 'data-state="delivered"' in text(client, base)
         twice = client.post(retry, data={"csrf_token": form_token(client, base)}, headers=EN)
         assert "only a failed one is sent again" in text(client, twice.headers["Location"])
+
+
+def test_the_delivery_log_pages_back_to_older_deliveries(
+    client: Any,
+    app: Any,
+    api: Api,
+    world: dict,
+    hooks: Any,
+    shop: Any,
+    receiver: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from redirector.console import postback_pages
+    from tests.conftest import Browser
+
+    monkeypatch.setattr(postback_pages, "LOG_PAGE", 1)
+    hook = hooks.register(receiver, ["order.attributed", "order.confirmed"])
+    shop.ok("T1", "paid", 12800, click_id=Browser(app).click(api.link(world["bob"])))
+    shop.ok("T1", "confirmed", 12800)
+    hooks.run()
+    newest_first = [d["id"] for d in reversed(hooks.deliveries(hook))]
+    sign_in(client, ADMIN_TOKEN)
+    html = text(client, f"/console/admin/webhooks/{hook['id']}")
+    assert re.findall(r'data-delivery="([^"]+)"', html) == newest_first[:1]
+    older = re.search(r'href="([^"]+)" id="older"', html)
+    assert older
+    html = text(client, older.group(1).replace("&amp;", "&"))
+    assert re.findall(r'data-delivery="([^"]+)"', html) == newest_first[1:]
+    assert 'id="older"' not in html and 'data-state="delivered"' in html
