@@ -481,7 +481,7 @@ def test_an_orders_history(visit: Visit, market: Market) -> None:
     page, base = visit.page, market.base
     sign_in(page, base, ADMIN_TOKEN)
     page.goto(base + "/console/admin/orders")
-    expect(page.locator("#recent-orders tbody tr")).to_have_count(len(market.amounts))
+    expect(page.locator("#order-list tbody tr")).to_have_count(len(market.amounts))
     shot(page, "09-orders")
     page.click("a[href='/console/admin/orders/taobao/d2']")
     order = market.api("GET", "/api/v1/orders/taobao/d2")

@@ -544,7 +544,7 @@ def test_an_orders_history_is_shown(client: Any, world: dict, api: Api, month: M
     sign_in(client, ADMIN_TOKEN)
     listing = client.get("/console/admin/orders").get_data(as_text=True)
     assert "/console/admin/orders/taobao/o2" in listing
-    lookup = client.get("/console/admin/orders?storefront_id=taobao&order_id=o2")
+    lookup = client.get("/console/admin/orders?order_no=o2")  # the number alone
     assert lookup.headers["Location"] == "/console/admin/orders/taobao/o2"
     html = client.get("/console/admin/orders/taobao/o2").get_data(as_text=True)
     order = api.ok("GET", "/api/v1/orders/taobao/o2")

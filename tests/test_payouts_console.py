@@ -144,7 +144,7 @@ def test_a_creator_in_an_agency_is_told_it_is_paid_through_it(
 ) -> None:
     sign_in(client, world["alice"])
     html = client.get("/console/me/payouts", headers=ENGLISH).get_data(as_text=True)
-    assert 'id="paid-through-agency"' in html and "starlight" in html
+    assert 'id="paid-through-agency"' in html and "Starlight MCN" in html  # its name, not its id
     assert 'id="my-payouts"' not in html
     earnings = client.get(f"/console/me/earnings?period={NOV}").get_data(as_text=True)
     assert 'data-fig="guide_payable"' not in earnings and "earnings-payouts" not in earnings

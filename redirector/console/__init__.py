@@ -21,7 +21,19 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extension import context_of
-from . import admin, creator, landing, library, payouts, public, review, views  # noqa: F401  (routes on views.bp)
+from . import (  # noqa: F401  (routes on views.bp)
+    admin,
+    creator,
+    landing,
+    library,
+    order_pages,
+    payouts,
+    postback_pages,
+    public,
+    review,
+    views,
+    words,
+)
 from .auth import session_secret
 
 __all__ = ["SESSION_COOKIE", "init_app"]

@@ -1,4 +1,4 @@
-"""Admin pages: dashboard, statements, orders, creators and links.
+"""Admin pages: dashboard, statements, creators and links (orders: ``order_pages``).
 
 What each dashboard figure is (and where it comes from):
 - the "all time" tiles and the channel and placement charts: the links' stats
@@ -22,18 +22,17 @@ from typing import Any
 
 from flask import Response, flash, g, redirect, request, url_for
 
-from .. import closing, links, orders, paging, registry, settlement
+from .. import closing, links, paging, registry, settlement
 from ..api import schemas
 from ..context import Context
 from ..extension import context
 from ..periods import Period, has_ended, period_of
-from . import figures, i18n
+from . import figures, i18n, words
 from .auth import ADMIN, requires
 from .views import bp, link_with_url, page
 
 DAY_CHOICES = (7, 30, 90)
 PERIODS_SHOWN = 6
-RECENT_ORDERS = 20
 LINKS_PER_PAGE = 50
 
 
@@ -126,7 +125,7 @@ def dashboard_charts(board: Dashboard) -> dict[str, Any]:
                 _dataset("fig.orders", "count", [t["orders"] for t in totals], "line"),
             ],
         ),
-        "channels": _money_and_clicks(board.by_channel, lambda c: c),
+        "channels": _money_and_clicks(board.by_channel, words.channel_name),
         "placements": _money_and_clicks(board.by_placement, _placement_label),
     }
 
@@ -197,35 +196,6 @@ def close_statement(period: str) -> Any:
     doc = closing.close(context(), _period(period))
     flash(_t("statement.closed_now", period=doc["period"]), "info")
     return redirect(url_for("console.statement", period=doc["period"]))
-
-
-# -- orders -------------------------------------------------------------------------------
-
-
-@bp.get("/console/admin/orders")
-@requires(ADMIN)
-def order_list() -> Any:
-    storefront_id = request.args.get("storefront_id", "").strip()
-    order_id = request.args.get("order_id", "").strip()
-    if storefront_id and order_id:
-        return redirect(url_for("console.order", storefront_id=storefront_id, order_id=order_id))
-    store = context().store
-    recent = orders.recent_orders(store, RECENT_ORDERS)
-    return page(
-        "orders.html",
-        recent=recent,
-        storefronts=[s.id for s in registry.list_storefronts(store)],
-        storefront_id=storefront_id,
-        order_id=order_id,
-    )
-
-
-@bp.get("/console/admin/orders/<storefront_id>/<order_id>")
-@requires(ADMIN)
-def order(storefront_id: str, order_id: str) -> Any:
-    path = schemas.OrderPath.model_validate({"storefront_id": storefront_id, "order_id": order_id})
-    record = orders.get_order(context().store, path.storefront_id, path.order_id)
-    return page("order.html", order=record)
 
 
 # -- creators and links ---------------------------------------------------------------------

@@ -98,7 +98,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fig.post_id": ("帖子 ID", "Post id"),
     "fig.created": ("创建时间", "Created"),
     "fig.order": ("订单", "Order"),
-    "fig.order_id": ("订单号", "Order id"),
     "fig.storefront": ("店铺", "Storefront"),
     "fig.amount": ("金额", "Amount"),
     "fig.refunded": ("已退款", "Refunded"),
@@ -135,7 +134,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{links} 条链接的统计之和（订单自付款起计，已扣退款）",
         "the stats of {links} links added up (orders counted from payment, net of refunds)",
     ),
-    "dash.this_period": ("本期 {period} 结算", "This period, {period}, settled"),
     "dash.see_statement": ("查看结算单", "see the statement"),
     "chart.clicks_per_day": ("近 {days} 天每日点击", "Clicks per day, last {days} days"),
     "chart.clicks_per_day_note": (
@@ -185,9 +183,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "statement.adjusts": ("调整订单：", "adjusts"),
     "statement.empty": ("本期尚无结算。", "Nothing settled in this period yet."),
     # orders
-    "orders.lookup": ("查询订单", "Find an order"),
-    "orders.recent": ("最近的订单", "Recent orders"),
-    "orders.none": ("还没有订单。", "No orders yet."),
     "orders.back": ("← 全部订单", "← all orders"),
     "order.summary": ("概要", "Summary"),
     "order.attribution": ("归因", "Attribution"),

@@ -50,7 +50,15 @@ from .records import (
     parse_time,
 )
 from .reindex import reindex
-from .service import admit, get_order, held_orders, receive, recent_orders, review
+from .service import (
+    admit,
+    get_order,
+    held_orders,
+    receive,
+    recent_orders,
+    review,
+    storefronts_holding,
+)
 from .writes import APPLY, DELIVERY_RETENTION_SECONDS, MAX_ATTEMPTS
 
 __all__ = [
@@ -85,4 +93,5 @@ __all__ = [
     "recent_orders",
     "reindex",
     "review",
+    "storefronts_holding",
 ]

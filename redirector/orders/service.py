@@ -9,7 +9,7 @@ for review, and written through the one write path (``writes.write``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import attribution, fraud, keys, webhooks
@@ -23,7 +23,15 @@ from .lifecycle import ADMIN_STATUSES, REVIEWED, plan
 from .records import Credit, Order, OrderEvent, parse_history_line
 from .writes import Snapshot, Step, write
 
-__all__ = ["admit", "get_order", "held_orders", "receive", "recent_orders", "review"]
+__all__ = [
+    "admit",
+    "get_order",
+    "held_orders",
+    "receive",
+    "recent_orders",
+    "review",
+    "storefronts_holding",
+]
 
 
 def admit(event: OrderEvent, currency: str) -> None:
@@ -188,6 +196,18 @@ def recent_orders(r: StoreClient, count: int) -> list[dict[str, Any]]:
     """The ``count`` orders that arrived last, newest first."""
     refs = r.zrevrange(keys.orders(), 0, count - 1)
     return [get_order(r, *ref.split(":", 1)) for ref in refs]
+
+
+def storefronts_holding(r: StoreClient, storefront_ids: Sequence[str], order_id: str) -> list[str]:
+    """Of ``storefront_ids``, those holding an order numbered ``order_id``: an
+    order is named by storefront and number, and there is no index by number
+    alone, so each storefront is asked (one EXISTS each, one round trip;
+    storefronts are few)."""
+    pipe = r.pipeline(transaction=False)
+    for storefront_id in storefront_ids:
+        pipe.exists(keys.order(storefront_id, order_id))
+    found = pipe.execute()
+    return [s for s, there in zip(storefront_ids, found, strict=True) if there]
 
 
 def get_order(r: StoreClient, storefront_id: str, order_id: str) -> dict[str, Any]:
