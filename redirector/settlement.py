@@ -231,6 +231,14 @@ def closed_periods(r: StoreClient) -> dict[str, int]:
     return {p: int(state.split(":")[1]) for p, state in r.hgetall(keys.periods()).items()}
 
 
+def first_period(r: StoreClient) -> Period | None:
+    """The earliest period anything was written to (an order settled in it, ad
+    spend put for it, a close), or ``None`` before the first: a small hash, one
+    field per such period."""
+    names = r.hgetall(keys.period_versions())
+    return min((Period.parse(name) for name in names), default=None)
+
+
 def read_aggregates(pipe: StorePipeline, period: str) -> None:
     pipe.hgetall(keys.period_lines(period))
     pipe.hgetall(keys.period_adjustments(period))

@@ -78,7 +78,7 @@ desktop => {
     if (box && box !== document.body && !scrolls(box)) {
       problems.push(`${name(table)} ${Math.round(wide)} px in ${name(box)} ${box.clientWidth} px`);
     } else if (desktop && box && box !== document.body && box.scrollWidth > box.clientWidth) {
-      problems.push(`${name(table)} scrolls at desktop width: ${box.scrollWidth} > ${box.clientWidth}`);
+      problems.push(`${name(table)} scrolls at desktop: ${box.scrollWidth} > ${box.clientWidth}`);
     }
   }
   for (const cell of document.querySelectorAll('td.num, th.num, .tile-value')) {

@@ -181,6 +181,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "line's commission is split network / platform / guide by the channel's program with "
         "the largest remainder; ad spend offsets the platform share and is rebated to the guide.",
     ),
+    "statement.ad_spend_once": (
+        "账户的广告投放只在它的第一行列出（—：同上），与合计一样每个账户只计一次。",
+        "An account's ad spend is shown once, on its first line (—: as above), as the total "
+        "counts it once.",
+    ),
     "statement.adjustment": ("调整", "adjustment"),
     "statement.adjusts": ("调整订单：", "adjusts"),
     "statement.empty": ("本期尚无结算。", "Nothing settled in this period yet."),
