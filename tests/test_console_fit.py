@@ -17,7 +17,7 @@ import pytest
 from redirector.console import figures, i18n
 from redirector.periods import Period
 from tests import test_console
-from tests.conftest import ADMIN_TOKEN, Api
+from tests.conftest import ADMIN_TOKEN, TEA_PRODUCT, Api
 from tests.test_console import Month, sign_in
 
 month = test_console.month  # March 2026 sold, Starlight's ad spend put; clock on 2 April
@@ -118,3 +118,69 @@ def test_before_any_data_only_the_current_period_is_listed(client: Any, world: d
     assert len(options(html, "period")) == 1
     dashboard = client.get("/console/admin").get_data(as_text=True)
     assert len(re.findall(r'<tr data-key="(\d{4}-\d\d)"', dashboard)) == 1
+
+
+# -- public pages ---------------------------------------------------------------------------
+
+
+def _selected(html: str) -> str:
+    match = re.search(r'<option value="([^"]+)" selected', html)
+    assert match, "no period selected"
+    return match.group(1)
+
+
+def test_the_leaderboard_page_defaults_to_the_latest_closed_period(
+    client: Any, api: Api, month: Month
+) -> None:
+    # April (the current period) has data, March has sales: nothing closed yet,
+    # the latest period with data, up to now.
+    api.ok("PUT", "/api/v1/ad-spend/2026-05/starlight", {"amount": 100})  # ahead: not shown
+    assert _selected(client.get("/leaderboard").get_data(as_text=True)) == "2026-03"
+    api.ok("PUT", "/api/v1/ad-spend/2026-04/starlight", {"amount": 100})
+    assert _selected(client.get("/leaderboard").get_data(as_text=True)) == "2026-04"
+    api.ok("POST", "/api/v1/settlements/2026-03/close")
+    html = client.get("/leaderboard").get_data(as_text=True)
+    assert _selected(html) == "2026-03" and 'data-key="alice"' in html
+    # asked for, a period is shown as asked
+    assert _selected(client.get("/leaderboard?period=2026-04").get_data(as_text=True)) == "2026-04"
+    # the API keeps its own default, the current period
+    assert api.ok("GET", "/api/v1/leaderboard")["period"] == "2026-04"
+
+
+def test_before_any_sale_the_leaderboard_shows_the_current_period(client: Any, world: dict):
+    html = client.get("/leaderboard").get_data(as_text=True)
+    assert _selected(html) == "2026-11"  # T0's month
+    assert len(options(html, "period")) == 1
+
+
+def test_the_leaderboard_page_never_shows_a_negative_gmv(
+    client: Any, api: Api, month: Month
+) -> None:
+    api.ok("POST", "/api/v1/settlements/2026-03/close")
+    # o1 settled in closed March: its refund is an adjustment in April, alice's
+    # only April figure, a negative GMV
+    month.send("o1", "refunded", month.clock.now(), refunded_amount=12800)
+    board = api.ok("GET", "/api/v1/leaderboard?period=2026-04")
+    assert [(e["creator_id"], e["gmv"]) for e in board["entries"]] == [("alice", -12800)]
+    html = client.get("/leaderboard?period=2026-04").get_data(as_text=True)
+    assert 'data-key="alice"' not in html and "-¥" not in html
+    assert 'id="leaderboard-empty"' in html
+
+
+def test_a_showcase_shows_product_images_under_its_own_title_without_staff_notes(
+    client: Any, api: Api, world: dict
+) -> None:
+    api.link(world["alice"], "tea", "weibo")
+    image = "https://item.taobao.com/img/tea.jpg"
+    api.ok("PUT", "/api/v1/products/tea", {**TEA_PRODUCT, "image_url": image})
+    response = client.get("/s/alice")
+    html = response.get_data(as_text=True)
+    assert f'<img src="{image}"' in html
+    policy = response.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://item.taobao.com;" in policy
+    assert "<title>Alice's showcase</title>" in html or "<title>Alice 的橱窗</title>" in html
+    assert i18n.translate("app.name", i18n.EN) not in html
+    assert i18n.translate("app.name", i18n.ZH) not in html
+    assert "minor units" not in html and "以分为单位" not in html
+    board = client.get("/leaderboard").get_data(as_text=True)
+    assert "minor units" not in board and "以分为单位" not in board

@@ -39,6 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.sign_in": ("登录", "Sign in"),
     "nav.sign_out": ("退出登录", "Sign out"),
     "role.admin": ("管理员", "admin"),
+    "footer.public": ("金额单位：{currency}。", "Prices in {currency}."),
     "footer.note": (
         "金额单位：{currency}，以分为单位存储；日期按 {timezone} 时区。",
         "Money in {currency}, kept in minor units (fen); dates in {timezone}.",
@@ -358,8 +359,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "board.rank": ("排名", "Rank"),
     "board.top": ("前 {n} 名成交额", "Top {n} by GMV"),
     "board.note": (
-        "按该期结算的成交额（已扣退款）排名，同额按订单数，再按达人 ID。",
-        "Ranked by the GMV the period settles (net of refunds), then by orders, then by id.",
+        "按该期结算的成交额（已扣退款）排名，同额按订单数，再按达人 ID；退款多于销售的达人不上榜。",
+        "Ranked by the GMV the period settles (net of refunds), then by orders, then by id; "
+        "creators whose refunds outweigh their sales are not listed.",
     ),
     "board.empty": ("该期暂无结算的订单。", "Nothing settled in this period yet."),
     # the landing page (``console.landing``)
