@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,8 @@ document.addEventListener('securitypolicyviolation',
 """
 
 # What does not fit: the page wider than the viewport, a table wider than its
-# container with no scrolling ancestor in between, a money cell cut short, and
+# container with no scrolling ancestor in between, a cell that is not as tall as
+# its row (its borders off the row's), a money cell cut short, and
 # on a desktop screen any table that has to scroll (its last columns, the
 # money, out of sight).
 MEASURE = """
@@ -79,6 +81,14 @@ desktop => {
       problems.push(`${name(table)} ${Math.round(wide)} px in ${name(box)} ${box.clientWidth} px`);
     } else if (desktop && box && box !== document.body && box.scrollWidth > box.clientWidth) {
       problems.push(`${name(table)} scrolls at desktop: ${box.scrollWidth} > ${box.clientWidth}`);
+    }
+  }
+  for (const row of document.querySelectorAll('tbody tr')) {
+    const height = row.getBoundingClientRect().height;
+    for (const cell of row.children) {
+      if (Math.abs(cell.getBoundingClientRect().height - height) > 1) {
+        problems.push(`${name(cell)} not as tall as its row in ${name(row.closest('table'))}`);
+      }
     }
   }
   for (const cell of document.querySelectorAll('td.num, th.num, .tile-value')) {
@@ -126,6 +136,10 @@ def market() -> Iterator[Market]:
                 },
             )
         m.api("POST", f"/api/v1/settlements/{FEB}/close")
+        # An order paid two seconds after its click: held for review.
+        m.amounts["x1"] = 5900
+        click_id, _ = m.click("erin-cup")
+        m.event("x1", "paid", m.now + timedelta(seconds=2), click_id=click_id)
         yield m
 
 
