@@ -231,6 +231,17 @@ def closed_periods(r: StoreClient) -> dict[str, int]:
     return {p: int(state.split(":")[1]) for p, state in r.hgetall(keys.periods()).items()}
 
 
+def data_periods(r: StoreClient) -> list[Period]:
+    """The periods anything was written to (an order settled in it, ad spend put
+    for it, a close), oldest first: a small hash, one field per such period."""
+    return sorted(Period.parse(name) for name in r.hgetall(keys.period_versions()))
+
+
+def first_period(r: StoreClient) -> Period | None:
+    """The earliest period with data, ``None`` before the first."""
+    return next(iter(data_periods(r)), None)
+
+
 def read_aggregates(pipe: StorePipeline, period: str) -> None:
     pipe.hgetall(keys.period_lines(period))
     pipe.hgetall(keys.period_adjustments(period))

@@ -33,6 +33,7 @@ from .views import bp, link_with_url, page
 
 DAY_CHOICES = (7, 30, 90)
 PERIODS_SHOWN = 6
+PERIOD_MENU = 120
 LINKS_PER_PAGE = 50
 
 
@@ -70,7 +71,9 @@ def dashboard_figures(ctx: Context, days: int) -> Dashboard:
     now, tz = ctx.clock.now(), ctx.settings.timezone
     dates = figures.last_days(now.astimezone(tz).date(), days)
     series = (links.daily_series(ctx.store, x["id"]) for x in every_link)
-    periods = figures.recent_periods(period_of(now, tz), PERIODS_SHOWN)
+    periods = figures.periods_since(
+        settlement.first_period(ctx.store), period_of(now, tz), PERIODS_SHOWN
+    )
     return Dashboard(
         links=every_link,
         totals=figures.total_stats(every_link),
@@ -171,11 +174,21 @@ def statement(period: str) -> Any:
     return page(
         "statement.html",
         doc=doc,
+        ad_spend=figures.once_per_account(doc["lines"]),
         can_close=doc["status"] == "open" and ended,
         ended=ended,
-        periods=[str(p) for p in figures.recent_periods(current.next(), 13)][::-1],
-        closes_from=parsed.end(svc.settings.timezone).isoformat(),
+        periods=_statement_periods(parsed, current),
+        # epoch ms, written by ``when`` as the page's other times: local, no offset
+        closes_from=int(parsed.end(svc.settings.timezone).timestamp() * 1000),
     )
+
+
+def _statement_periods(shown: Period, current: Period) -> list[str]:
+    """The period menu, newest first: from the first period with data to now
+    (ten years at most), and the one shown if it is not among them."""
+    first = settlement.first_period(context().store)
+    periods = {shown, *figures.periods_since(first, current, PERIOD_MENU)}
+    return [str(p) for p in sorted(periods, reverse=True)]
 
 
 @bp.get("/console/admin/statements/<period>/csv")

@@ -47,6 +47,20 @@ def stats_by(
     return {value: groups[value] for value in ordered}
 
 
+def once_per_account(lines: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """Each statement line's ad spend as the page shows it: on the first line of
+    its account, ``None`` on the account's other lines. A line carries its
+    account's whole spend (the API's per-line field), which the totals count once
+    per account; shown once, the column adds up to the total."""
+    seen: set[tuple[str, str]] = set()
+    shown: list[int | None] = []
+    for line in lines:
+        account = (line["account_type"], line["account_id"])
+        shown.append(None if account in seen else line["ad_spend"])
+        seen.add(account)
+    return shown
+
+
 def last_days(today: date, days: int) -> list[str]:
     """The ``days`` local dates ending with ``today``, oldest first, as ``YYYY-MM-DD``."""
     return [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
@@ -74,6 +88,15 @@ def recent_periods(current: Period, count: int) -> list[Period]:
     for _ in range(count - 1):
         periods.append(periods[-1].previous())
     return list(reversed(periods))
+
+
+def periods_since(first: Period | None, current: Period, most: int) -> list[Period]:
+    """Up to ``most`` periods ending with ``current``, oldest first, none before
+    ``first`` (the first period with data): months before the deployment had
+    anything are not listed as open periods of zeros."""
+    if first is None:
+        return [current]
+    return [p for p in recent_periods(current, most) if p >= first] or [current]
 
 
 def chart(

@@ -39,6 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.sign_in": ("登录", "Sign in"),
     "nav.sign_out": ("退出登录", "Sign out"),
     "role.admin": ("管理员", "admin"),
+    "footer.public": ("金额单位：{currency}。", "Prices in {currency}."),
     "footer.note": (
         "金额单位：{currency}，以分为单位存储；日期按 {timezone} 时区。",
         "Money in {currency}, kept in minor units (fen); dates in {timezone}.",
@@ -178,6 +179,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "One line per guide account (the agency, or an independent creator) and channel; each "
         "line's commission is split network / platform / guide by the channel's program with "
         "the largest remainder; ad spend offsets the platform share and is rebated to the guide.",
+    ),
+    "statement.ad_spend_once": (
+        "账户的广告投放只在它的第一行列出（—：同上），与合计一样每个账户只计一次。",
+        "An account's ad spend is shown once, on its first line (—: as above), as the total "
+        "counts it once.",
     ),
     "statement.adjustment": ("调整", "adjustment"),
     "statement.adjusts": ("调整订单：", "adjusts"),
@@ -348,8 +354,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "board.rank": ("排名", "Rank"),
     "board.top": ("前 {n} 名成交额", "Top {n} by GMV"),
     "board.note": (
-        "按该期结算的成交额（已扣退款）排名，同额按订单数，再按达人 ID。",
-        "Ranked by the GMV the period settles (net of refunds), then by orders, then by id.",
+        "按该期结算的成交额（已扣退款）排名，同额按订单数，再按达人 ID；退款多于销售的达人不上榜。",
+        "Ranked by the GMV the period settles (net of refunds), then by orders, then by id; "
+        "creators whose refunds outweigh their sales are not listed.",
     ),
     "board.empty": ("该期暂无结算的订单。", "Nothing settled in this period yet."),
     # the landing page (``console.landing``)

@@ -12,7 +12,7 @@ page's Content-Security-Policy names exactly the hosts of the images it shows.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from flask import flash, g, redirect, request, url_for
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from ..extension import context
 from . import i18n
 from .auth import CREATOR, requires
 from .creator import link_form, made_link
-from .views import bp, csp, link_with_url, page
+from .views import bp, csp, image_hosts, link_with_url, page
 
 # What the page's own form asks (the API's parameters, less ``active``: a creator
 # sees active products only), and what it carries besides.
@@ -60,7 +60,7 @@ def library_page() -> Any:
         ),
         query.cursor,
     )
-    images = tuple(sorted({urlsplit(p["image_url"]).hostname or "" for p in found.items} - {""}))
+    images = image_hosts(found.items)
     here = url_for("console.library_page") + "?"
     response = page(
         "library.html",

@@ -12,6 +12,7 @@ authentications (``api.ratelimit``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,6 +67,12 @@ def csp(image_hosts: tuple[str, ...] = ()) -> str:
             "frame-ancestors 'none'",
         ]
     )
+
+
+def image_hosts(products: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The hosts of the products' images, for ``csp``."""
+    hosts = {urlsplit(p.get("image_url") or "").hostname or "" for p in products}
+    return tuple(sorted(hosts - {""}))
 
 
 CSP = csp()
