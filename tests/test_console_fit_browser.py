@@ -196,6 +196,7 @@ def pages(market: Market) -> dict[str, tuple[str | None, list[str]]]:
                 "/console/admin/held-orders",
                 "/console/admin/creators",
                 "/console/admin/links",
+                "/console/admin/webhooks",
             ],
         ),
         "creator": (
@@ -206,6 +207,8 @@ def pages(market: Market) -> dict[str, tuple[str | None, list[str]]]:
                 "/console/library",
                 f"/console/me/earnings?period={FEB}",
                 "/console/me/payouts",
+                "/console/me/orders",
+                "/console/me/webhooks",
             ],
         ),
         "public": (None, ["/console/sign-in", "/leaderboard", "/s/erin", "/s/ivy"]),
