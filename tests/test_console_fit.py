@@ -112,6 +112,18 @@ def test_period_menus_start_at_the_first_period_with_data(client: Any, month: Mo
     assert re.findall(r'<tr data-key="(\d{4}-\d\d)"', dashboard) == ["2026-04", "2026-03"]
 
 
+def test_a_creators_earnings_list_no_period_before_the_first_with_data(
+    client: Any, month: Month, world: dict
+) -> None:
+    sign_in(client, world["alice"])
+    html = client.get("/console/me/earnings").get_data(as_text=True)
+    assert options(html, "period") == ["2026-04", "2026-03"]
+    assert re.findall(r'<tr data-key="(\d{4}-\d\d)"', html) == ["2026-04", "2026-03"]
+    # a period asked for by its address stays in the menu
+    html = client.get("/console/me/earnings?period=2025-11").get_data(as_text=True)
+    assert options(html, "period") == ["2026-04", "2026-03", "2025-11"]
+
+
 def test_before_any_data_only_the_current_period_is_listed(client: Any, world: dict) -> None:
     sign_in(client, ADMIN_TOKEN)
     html = client.get("/console/admin/statements", follow_redirects=True).get_data(as_text=True)

@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 from flask import flash, g, redirect, request, url_for
 from pydantic import ValidationError
 
-from .. import earnings, links, paging, qrcodes, quota, registry
+from .. import earnings, links, paging, qrcodes, quota, registry, settlement
 from ..api import link_schemas, schemas
 from ..api.links import clicks_csv, qr_response
 from ..errors import RedirectorError
 from ..extension import context
-from ..periods import period_of
+from ..periods import Period, period_of
 from . import figures, i18n
 from .auth import CREATOR, requires
 from .views import bp, link_with_url, page
@@ -137,14 +137,16 @@ def my_earnings() -> Any:
     svc = context()
     current = period_of(svc.clock.now(), svc.settings.timezone)
     mine = earnings.earnings_seen_by(svc, _me(), _me(), request.args.get("period"))
-    history = [
-        earnings.earnings(svc, _me(), p) for p in figures.recent_periods(current, PERIODS_SHOWN)
-    ][::-1]
+    # As on the statements: no months from before the deployment had data.
+    first = settlement.first_period(svc.store)
+    shown = figures.periods_since(first, current, PERIODS_SHOWN)
+    history = [earnings.earnings(svc, _me(), p) for p in shown][::-1]
+    menu = {Period.parse(mine["period"]), *figures.periods_since(first, current, 12)}
     return page(
         "my_earnings.html",
         earnings=mine,
         history=history,
-        periods=[str(p) for p in figures.recent_periods(current, 12)][::-1],
+        periods=[str(p) for p in sorted(menu, reverse=True)],
     )
 
 
