@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from redirector.console import figures, i18n
+from redirector.console import figures, formatting, i18n
 from redirector.periods import Period
 from tests import test_console
 from tests.conftest import ADMIN_TOKEN, TEA_PRODUCT, Api
@@ -196,3 +196,34 @@ def test_a_showcase_shows_product_images_under_its_own_title_without_staff_notes
     assert "minor units" not in html and "以分为单位" not in html
     board = client.get("/leaderboard").get_data(as_text=True)
     assert "minor units" not in board and "以分为单位" not in board
+
+
+def test_every_money_figure_on_the_statement_page_is_the_apis(
+    client: Any, month: Month, api: Api
+) -> None:
+    """Line by line, figure by figure: what the page shows is the API's value,
+    written as the console writes money (ad spend once per account, — after)."""
+    sign_in(client, ADMIN_TOKEN)
+    html = client.get("/console/admin/statements/2026-03").get_data(as_text=True)
+    doc = api.ok("GET", "/api/v1/settlements/2026-03")
+    rows = re.findall(r'<tr class="line[^"]*">(.*?)</tr>', html, flags=re.S)
+    assert len(rows) == len(doc["lines"]) >= 2
+    seen_accounts: set[str] = set()
+    for row, line in zip(rows, doc["lines"], strict=True):
+        cells_ = dict(
+            (fig, (int(value), text))
+            for fig, value, text in re.findall(
+                r'data-fig="(\w+)" data-value="(-?\d+)">([^<]*)<', row
+            )
+        )
+        for fig in ("gmv", "commission", "network", "platform", "guide"):
+            assert cells_[fig] == (line[fig], formatting.money(line[fig])), fig
+        for fig in ("ad_rebate", "platform_net", "guide_payable"):
+            assert cells_[fig] == (line[fig], formatting.money(line[fig])), fig
+        assert cells_["orders"][0] == line["orders"]
+        account = f"{line['account_type']}:{line['account_id']}"
+        if account in seen_accounts:
+            assert "ad_spend" not in cells_ and "same-account" in row
+        else:
+            assert cells_["ad_spend"] == (line["ad_spend"], formatting.money(line["ad_spend"]))
+        seen_accounts.add(account)
