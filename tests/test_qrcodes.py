@@ -21,7 +21,12 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def decoded(png: bytes) -> list[str]:
-    return [code.text for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+    return [
+        code.text
+        for code in zxingcpp.read_barcodes(
+            Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+        )
+    ]
 
 
 def modules(url: str) -> int:
