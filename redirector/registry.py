@@ -334,11 +334,7 @@ def list_storefronts(r: StoreClient) -> list[Storefront]:
 _LISTS: dict[str, tuple[Callable[[], str], Callable[[str], str], Callable[[str, Any], dict]]] = {
     "agencies": (keys.agencies, keys.agency, _agency_json),
     "creators": (keys.creators, keys.creator, _creator_json),
-    "storefronts": (
-        keys.storefronts,
-        keys.storefront,
-        lambda sid, data: _storefront_of(sid, data).to_json(),
-    ),
+    "storefronts": (keys.storefronts, keys.storefront, lambda i, d: _storefront_of(i, d).to_json()),
 }
 
 
@@ -539,27 +535,16 @@ def list_products(
     *,
     storefront_id: str | None = None,
     active: bool | None = None,
-    sort: str = "id",
+    by_title: bool = False,
 ) -> list[dict]:
-    ids = sorted(
-        r.smembers(keys.storefront_products(storefront_id))
-        if storefront_id
-        else r.smembers(keys.products())
-    )
-    pipe = r.pipeline(transaction=False)
-    for pid in ids:
-        pipe.hgetall(keys.product(pid))
-        pipe.hgetall(keys.product_sales(pid))
-    raw = pipe.execute()
-    items = [_product_json(pid, raw[2 * i], raw[2 * i + 1]) for i, pid in enumerate(ids)]
+    """Every product (or a storefront's), by id or by title: for the pages that
+    show them all (the library's search pages by cursor, ``library_search``)."""
+    index = keys.storefront_products(storefront_id) if storefront_id else keys.products()
+    items = products_by_id(r, sorted(r.smembers(index)))
     if active is not None:
         items = [p for p in items if p["active"] is active]
-    if sort == "sales":
-        items.sort(key=lambda p: (-p["sales"]["gmv"], -p["sales"]["orders"], p["id"]))
-    elif sort == "title":
+    if by_title:
         items.sort(key=lambda p: (p["title"], p["id"]))
-    elif sort == "created":
-        items.sort(key=lambda p: (p["created_at"], p["id"]))
     return items
 
 

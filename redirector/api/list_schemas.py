@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import paging, series
-from .schemas import Agency, OrderAttribution, OrderReview, Slug, Timestamp
+from .schemas import Agency, OrderSummary, Slug, Timestamp
 
 Cursor = Annotated[
     str,
@@ -48,26 +48,6 @@ class OrderListQuery(ListQuery):
     format: Literal["json", "csv"] = Field(
         default="json", description="csv: every matching order, streamed; no paging"
     )
-
-
-class OrderSummary(BaseModel):
-    """An order as lists show it: its record without the history."""
-
-    storefront_id: str
-    order_id: str
-    status: str
-    amount: int
-    refunded_amount: int
-    currency: str
-    paid_at: Timestamp | None
-    confirmed_at: Timestamp | None
-    refunded_at: Timestamp | None
-    cancelled_at: Timestamp | None
-    attributed: OrderAttribution | None
-    commission_rate_bps: int | None
-    commission: int
-    settled_period: str | None
-    review: OrderReview | None
 
 
 class OrderList(BaseModel):

@@ -356,7 +356,9 @@ class OrderHistoryEntry(BaseModel):
     applied: bool
 
 
-class OrderRecord(BaseModel):
+class OrderSummary(BaseModel):
+    """An order as lists show it: its record without the history."""
+
     storefront_id: str
     order_id: str
     status: str
@@ -372,6 +374,9 @@ class OrderRecord(BaseModel):
     commission: int
     settled_period: str | None
     review: OrderReview | None = Field(default=None, description="null: never held for review")
+
+
+class OrderRecord(OrderSummary):
     history: list[OrderHistoryEntry]
 
 

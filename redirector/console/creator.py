@@ -43,7 +43,7 @@ def my_links() -> Any:
     svc = context()
     store, tz = svc.store, svc.settings.timezone
     mine = [link_with_url(x) for x in links.every_link(store, _me())]
-    products = registry.list_products(store, active=True, sort="title")
+    products = registry.list_products(store, active=True, by_title=True)
     titles = {p["id"]: p["title"] for p in registry.list_products(store)}
     dates = figures.last_days(svc.clock.now().astimezone(tz).date(), CHART_DAYS)
     daily = figures.daily_totals((links.daily_series(store, x["id"]) for x in mine), dates)
