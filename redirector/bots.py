@@ -324,7 +324,9 @@ def fetch_bot(headers: Mapping[str, Any]) -> str | None:
     """The bot label of a request whose headers (a WSGI environ) say no person
     asked for the page, else None: ``bot/<destination>`` (``bot/fetch`` for
     "empty") for a ``Sec-Fetch-Dest`` other than "document", ``bot/prefetch``
-    for a prefetch, ``bot/preview`` for ``X-Purpose: preview``.
+    for a prefetch, ``bot/preview`` for ``X-Purpose: preview``, and
+    ``bot/image`` for a request without ``Sec-Fetch-Dest`` whose ``Accept``
+    asks for media first and names no HTML (an old browser's ``<img>``).
 
     On every click: a navigation costs a few dictionary reads and no call.
     """
@@ -341,4 +343,17 @@ def fetch_bot(headers: Mapping[str, Any]) -> str | None:
     x_purpose = headers.get("HTTP_X_PURPOSE")  # Safari's and old Chrome's page previews
     if x_purpose and x_purpose.strip().lower() == "preview":
         return "bot/preview"
+    if not dest:
+        # A browser too old for Sec-Fetch still says what it wants: an <img>
+        # (cookie stuffing) asks for images first and never for HTML, which
+        # every navigation names.
+        accept = headers.get("HTTP_ACCEPT")
+        if accept and _embedded(accept):
+            return "bot/image"
     return None
+
+
+def _embedded(accept: str) -> bool:
+    """Whether an ``Accept`` header is an image or media fetch's, not a navigation's."""
+    first = accept.lstrip()[:6].lower()
+    return first in ("image/", "video/", "audio/") and "html" not in accept.lower()

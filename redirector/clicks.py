@@ -9,9 +9,12 @@ Per link the store keeps (all in the link's slot, written by ``CLICK``):
   attribution window plus a day (``Settings.retention_seconds``);
 - uniqueness: a human click is unique when its device has no unique click on
   the link in the preceding 24 hours (``UNIQUE_WINDOW_SECONDS``);
-- floods (``fraud``): human clicks per IP hash and per device in the current
-  fixed window; a click over a threshold is flagged suspicious (its record's
-  flag gets an ``s``, ``suspicious_clicks`` counts it) and still counts as a click.
+- floods (``fraud``): human clicks per device in the current fixed window, and
+  clicks of new devices per IP hash and per IP hash and user agent (kept
+  longer, for the hold at payment); a click over a threshold is flagged
+  suspicious (its record's flag gets an ``s``, ``suspicious_clicks`` counts
+  it) and still counts as a click. A new device's record carries ``n`` and its
+  agent hash in its flag, so the hold can find its counts.
 
 Per device and UTC day, its human clicks (``keys.device_clicks``, shared by
 the devices whose ids start alike), so an order that carries only a device id
@@ -88,6 +91,11 @@ class ClickFacts(NamedTuple):
     bot: bool
     referrer: str  # the referrer's host, or ""
     local_date: str  # YYYY-MM-DD in the service's zone, for the daily series
+    # A device with no cookie the service issued before: counted per address
+    # and agent (``fraud``). Last, with defaults: spool lines of a version
+    # without them replay as known devices.
+    new_device: bool = False
+    agent: str = ""  # ``devices.agent_hash`` of the exact user agent
 
     def to_spool(self) -> dict[str, Any]:
         """The click as a spool line's object (``spool.py``, which puts a MAC in
@@ -103,6 +111,8 @@ class ClickFacts(NamedTuple):
             "bot": self.bot,
             "referrer": self.referrer,
             "local_date": self.local_date,
+            "new_device": self.new_device,
+            "agent": self.agent,
         }
 
     @classmethod
@@ -118,6 +128,8 @@ class ClickFacts(NamedTuple):
             bot=bool(line["bot"]),
             referrer=line["referrer"],
             local_date=line["local_date"],
+            new_device=bool(line.get("new_device", False)),
+            agent=str(line.get("agent", "")),
         )
 
 
@@ -137,9 +149,10 @@ class ClickPolicy:
 # KEYS[1] link hash        KEYS[2] link stats        KEYS[3] link daily series
 # KEYS[4] the click's records bucket (``keys.link_clicks``: its UTC day and bucket)
 # KEYS[5] unique marks of today                      KEYS[6] unique marks of yesterday
-# KEYS[7] flood counts of the current window (``keys.link_flood``)
+# KEYS[7] flood counts per device of the current window (``keys.link_flood``)
 # KEYS[8] the day's first records bucket, whose field '#' holds the bucket new
 #         clicks go to (``RecordBuckets``)
+# KEYS[9] new-device counts of the current window (``keys.link_crowd``)
 # ARGV (built by ``click_commands``, below the scripts, from ``ClickFacts`` and
 # ``ClickPolicy``):
 # ARGV[1] the click's time (ms)   ARGV[2] the click id's random part (its field)
@@ -152,10 +165,13 @@ class ClickPolicy:
 # ARGV[9] referrer host
 # ARGV[10] "1" if replayed from a spool (``spool.py``): the click was answered
 #          already, so it counts even if the link was disabled since
-# ARGV[11] ip hash   ARGV[12] most human clicks per IP hash in a flood window
-# ARGV[13] most per device   ARGV[14] the flood counts' lifetime (s): two windows
+# ARGV[11] ip hash   ARGV[12] most clicks of new devices per IP hash in a window
+# ARGV[13] most per device   ARGV[14] the device counts' lifetime (s): two windows
 # ARGV[15] entries after which a records bucket is full (``BUCKET_ENTRIES``)
 # ARGV[16] the records bucket (its number, as in the click id)
+# ARGV[17] "1" if a new device (no cookie the service issued)   ARGV[18] agent hash
+# ARGV[19] most clicks of new devices per IP hash and agent in a window
+# ARGV[20] the new-device counts' lifetime (s)
 # Answers {404} for an unknown link, {410} for a disabled link or inactive
 # product (never to a replay), else {302, web_url, app_url, click_param, unique,
 # already, suspicious, next bucket, storefront id, product id} (the ids tell the
@@ -198,10 +214,18 @@ else
     redis.call('HINCRBY', KEYS[2], 'unique_clicks', 1)
     redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':unique_clicks', 1)
   end
-  local by_ip = redis.call('HINCRBY', KEYS[7], 'ip:' .. ARGV[11], 1)
   local by_device = redis.call('HINCRBY', KEYS[7], 'dev:' .. ARGV[3], 1)
-  if by_ip == 1 then redis.call('EXPIRE', KEYS[7], ARGV[14]) end  -- set as the key is made
-  if by_ip > tonumber(ARGV[12]) or by_device > tonumber(ARGV[13]) then
+  if by_device == 1 then redis.call('EXPIRE', KEYS[7], ARGV[14]) end  -- set as the key is made
+  local over = by_device > tonumber(ARGV[13])
+  if ARGV[17] == '1' then
+    -- Only new devices count per address: a returning one is judged by its own
+    -- count, so a crowd behind one carrier address is counted once per phone.
+    local by_ip = redis.call('HINCRBY', KEYS[9], ARGV[11], 1)
+    local by_agent = redis.call('HINCRBY', KEYS[9], ARGV[11] .. ':' .. ARGV[18], 1)
+    if by_ip == 1 then redis.call('EXPIRE', KEYS[9], ARGV[20]) end
+    over = over or by_ip > tonumber(ARGV[12]) or by_agent > tonumber(ARGV[19])
+  end
+  if over then
     suspicious = 1
     redis.call('HINCRBY', KEYS[2], 'suspicious_clicks', 1)
     redis.call('HINCRBY', KEYS[3], ARGV[6] .. ':suspicious_clicks', 1)
@@ -210,6 +234,7 @@ end
 local flag = 'h'
 if ARGV[5] == '1' then flag = 'b' elseif unique == 1 then flag = 'u' end
 if suspicious == 1 then flag = flag .. 's' end
+if ARGV[5] ~= '1' and ARGV[17] == '1' then flag = flag .. 'n' .. ARGV[18] end
 local record = ARGV[4] .. '|' .. flag
 if ARGV[9] ~= '' then
   if #record + 1 + #ARGV[9] <= 64 then
@@ -293,11 +318,15 @@ def click_commands(click: ClickFacts, policy: ClickPolicy, replay: bool) -> list
         click.referrer,
         "1" if replay else "0",
         click.ip_hash,
-        fraud.max_clicks_per_ip,
+        fraud.max_new_per_address,
         fraud.max_clicks_per_device,
         2 * fraud.window_seconds,
         BUCKET_ENTRIES,
         bucket,
+        "1" if click.new_device else "0",
+        click.agent,
+        fraud.max_new_per_address_agent,
+        fraud.counts_kept_seconds,
     ]
     click_keys = keys.click_keys(link_id, day, bucket, flood_bucket(at_ms, fraud))
     commands: list[ScriptCall] = [(CLICK, click_keys, args)]
@@ -369,6 +398,8 @@ class Click:
     unique: bool
     referrer: str
     suspicious: bool = False  # part of a flood (``fraud``): its order is held
+    new_device: bool = False  # no cookie the service issued before (``fraud``)
+    agent: str = ""  # a new device's agent hash (``devices.agent_hash``)
 
 
 class ClickName(NamedTuple):
@@ -472,6 +503,8 @@ def _click(click_id: str, name: ClickName, raw: str | None, spilled: str | None)
     if raw is None:
         return None
     into_day, device, ip_hash, user_agent, flag, *rest = raw.split(RECORD_SEPARATOR, 5)
+    # "<kind>[s][n<agent hash>]": the kind (u, h, b), suspicious, a new device.
+    _, marker, agent = flag.partition("n")
     return Click(
         id=click_id,
         link_id=name.link_id,
@@ -483,6 +516,8 @@ def _click(click_id: str, name: ClickName, raw: str | None, spilled: str | None)
         unique=flag[:1] == "u",
         referrer=rest[0] if rest else spilled or "",
         suspicious=flag[1:2] == "s",
+        new_device=marker == "n",
+        agent=agent,
     )
 
 

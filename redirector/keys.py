@@ -195,9 +195,16 @@ def link_unique(link_id: str, day: int) -> str:
 
 
 def link_flood(link_id: str, bucket: int) -> str:
-    """Hash ``ip:<ip hash>`` / ``dev:<device>`` -> clicks on the link in one flood
-    window (``fraud.flood_bucket``); expires after two windows."""
+    """Hash ``dev:<device>`` -> clicks on the link in one flood window
+    (``fraud.flood_bucket``); expires after two windows."""
     return f"{_link_tag(link_id)}:flood:{bucket}"
+
+
+def link_crowd(link_id: str, bucket: int) -> str:
+    """Hash ``<ip hash>`` and ``<ip hash>:<agent hash>`` -> clicks of new devices
+    on the link in one flood window; kept ``fraud.counts_kept_seconds``, so that
+    the hold at payment reads the window's final counts."""
+    return f"{_link_tag(link_id)}:crowd:{bucket}"
 
 
 def click_keys(link_id: str, day: int, bucket: int, flood_bucket: int) -> list[str]:
@@ -211,6 +218,7 @@ def click_keys(link_id: str, day: int, bucket: int, flood_bucket: int) -> list[s
         link_unique(link_id, day - 1),
         link_flood(link_id, flood_bucket),
         link_clicks(link_id, day, 0),
+        link_crowd(link_id, flood_bucket),
     ]
 
 

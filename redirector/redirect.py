@@ -43,7 +43,7 @@ from . import bots, clicks, metrics
 from .clicks import DAY_MS, ClickFacts, ClickOutcome
 from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
 from .context import Context
-from .devices import DEVICE_ID_LENGTH, IpHasher, cookie_value
+from .devices import DEVICE_ID_LENGTH, IpHasher, agent_hash, cookie_value
 from .errors import StoreUnavailable
 from .ids import random_id
 from .landing import ENVIRON_KEY, WEB, LandingVisit, Route
@@ -227,6 +227,8 @@ class Redirector:
             visit.bot,
             _referrer_host(environ),
             local_date(now_ms, self.timezone),
+            visit.new_cookie is not None,
+            agent_hash((environ.get("HTTP_USER_AGENT") or "")[:1024]),
         )
 
     # -- answers ----------------------------------------------------------------------

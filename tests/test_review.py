@@ -86,9 +86,18 @@ def test_a_bad_thresholds_file_stops_the_start_naming_the_setting(tmp_path: Path
     with pytest.raises(ConfigError, match=r"REDIRECTOR_FRAUD=.*unknown field max_clicks"):
         Settings.from_env({"REDIRECTOR_FRAUD": str(bad)})
     good = tmp_path / "strict.toml"
-    good.write_text("[flood]\nmax_clicks_per_ip = 3\n[instant_conversion]\nmin_seconds = 0\n")
+    good.write_text(
+        "[flood]\nmax_new_per_address_agent = 3\n[instant_conversion]\nmin_seconds = 0\n"
+    )
     rules = Settings.from_env({"REDIRECTOR_FRAUD": str(good)}).fraud
-    assert (rules.max_clicks_per_ip, rules.max_clicks_per_device, rules.min_seconds) == (3, 5, 0)
+    assert (rules.max_new_per_address_agent, rules.max_clicks_per_device, rules.min_seconds) == (
+        3,
+        5,
+        0,
+    )
+    bad.write_text("[flood]\nwindow_seconds = 600\ncounts_kept_seconds = 1000\n")
+    with pytest.raises(ConfigError, match=r"flood\.counts_kept_seconds must be at least two"):
+        Settings.from_env({"REDIRECTOR_FRAUD": str(bad)})
 
 
 def test_the_hold_rule() -> None:
@@ -332,20 +341,20 @@ def click_from(client: Any, link: dict[str, Any]) -> str:
     return parse_qs(urlsplit(response.headers["Location"]).query)["rd_click"][0]
 
 
-def test_the_click_over_the_ip_threshold_is_suspicious_and_still_counts(
+def test_the_click_over_the_address_and_agent_threshold_is_suspicious_and_still_counts(
     app: Any, api: Api, store: Any, link: dict, clock: MockClock
 ) -> None:
+    """New devices (no cookie yet), one address, one user agent: a farm's clicks."""
     rules = fraud.FraudRules()
     ip = "203.0.113.7"
-    ids = [click_from(from_ip(app, ip), link) for _ in range(rules.max_clicks_per_ip + 1)]
-    assert [clicks.get_click(store, i).suspicious for i in ids] == (
-        [False] * rules.max_clicks_per_ip + [True]
-    )
+    limit = rules.max_new_per_address_agent
+    ids = [click_from(from_ip(app, ip), link) for _ in range(limit + 1)]
+    assert [clicks.get_click(store, i).suspicious for i in ids] == [False] * limit + [True]
     assert not clicks.get_click(store, click_from(from_ip(app, "198.51.100.23"), link)).suspicious
     figures = stats(api, link)
     assert (figures["clicks"], figures["unique_clicks"], figures["suspicious_clicks"]) == (
-        rules.max_clicks_per_ip + 2,
-        rules.max_clicks_per_ip + 2,
+        limit + 2,
+        limit + 2,
         1,
     )
     daily = api.ok("GET", f"/api/v1/links/{link['id']}")["daily"]
@@ -360,7 +369,7 @@ def test_bots_never_count_towards_a_flood(
     app: Any, store: Any, link: dict, clock: MockClock
 ) -> None:
     client = from_ip(app, "203.0.113.9")
-    for _ in range(fraud.FraudRules().max_clicks_per_ip + 5):
+    for _ in range(fraud.FraudRules().max_new_per_address_agent + 5):
         client.get(f"/r/{link['token']}", headers={"User-Agent": "Googlebot/2.1"})
     assert not clicks.get_click(store, click_from(client, link)).suspicious
 

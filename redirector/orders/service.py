@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import attribution, fraud, keys, webhooks
+from ..clicks import Click
 from ..context import Context
 from ..errors import Conflict, InvalidField, NotFound
 from ..programs import Program
@@ -155,13 +156,28 @@ def _credit_and_hold(
     credit = _credit_for(r, found, settings.programs) if found else None
     if credit is None or found is None or found.click is None:
         return credit, None
+    click = found.click
     hold = fraud.hold_reason(
         settings.fraud,
-        suspicious=found.click.suspicious,
-        click_ms=found.click.at_ms,
+        suspicious=click.suspicious,
+        click_ms=click.at_ms,
         paid_ms=event.occurred_ms,
+        crowd=_crowd_counts(r, click, settings.fraud),
     )
     return credit, hold
+
+
+def _crowd_counts(
+    r: StoreClient, click: Click, rules: fraud.FraudRules
+) -> fraud.CrowdCounts | None:
+    """A new device's click window's counts as they are now (None: not a new
+    device's click, or already flagged): the first clicks of a flood were not
+    over a threshold when made, and are judged by the whole window here."""
+    if click.suspicious or not click.new_device:
+        return None
+    key = keys.link_crowd(click.link_id, fraud.flood_bucket(click.at_ms, rules))
+    by_address, by_agent = r.hmget(key, click.ip_hash, f"{click.ip_hash}:{click.agent}")
+    return fraud.CrowdCounts(int(by_address or 0), int(by_agent or 0))
 
 
 def _credit_for(
