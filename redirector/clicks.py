@@ -100,8 +100,9 @@ class ClickFacts(NamedTuple):
     def to_spool(self) -> dict[str, Any]:
         """The click as a spool line's object (``spool.py``, which puts a MAC in
         front). These keys, in this order, for good: a line one version spools
-        must replay in the next (under the same keys)."""
-        return {
+        must replay in the next (under the same keys). A new device's two keys
+        come last, and only for a new device: a known one's line is as before."""
+        line = {
             "link_id": self.link_id,
             "click_id": self.click_id,
             "now_ms": self.at_ms,
@@ -111,9 +112,11 @@ class ClickFacts(NamedTuple):
             "bot": self.bot,
             "referrer": self.referrer,
             "local_date": self.local_date,
-            "new_device": self.new_device,
-            "agent": self.agent,
         }
+        if self.new_device or self.agent:
+            line["new_device"] = self.new_device
+            line["agent"] = self.agent
+        return line
 
     @classmethod
     def from_spool(cls, line: Mapping[str, Any]) -> ClickFacts:

@@ -172,6 +172,7 @@ def test_a_spool_line_from_before_new_devices_replays_as_a_known_device() -> Non
     del line["new_device"], line["agent"]
     old = ClickFacts.from_spool(line)
     assert (old.new_device, old.agent) == (False, "")
+    assert old.to_spool() == line  # a known device's line keeps the earlier form
 
 
 def test_the_hold_rule_with_window_counts() -> None:

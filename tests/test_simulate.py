@@ -5,7 +5,6 @@ and a service on the real clock is refused with one clear line."""
 from __future__ import annotations
 
 import random
-import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -40,19 +39,17 @@ SMALL = simulate.Options(
 
 def mock_service(clock: str = "mock") -> Iterator[str]:
     # REDIS_URL emptied: an embedded store of its own, even when the suite runs on Redis.
-    # The fraud review off: the simulator's books do not model it (``simulate.FRAUD_OFF``).
-    with tempfile.TemporaryDirectory() as settings_dir:
-        env = {
-            "REDIRECTOR_CLOCK": clock,
-            "REDIRECTOR_ADMIN_TOKEN": TOKEN,
-            "REDIS_URL": "",
-            "REDIRECTOR_FRAUD": simulate.write_fraud_off(settings_dir),
-            # Low, so that a few days' sales make payouts for the books to predict.
-            "REDIRECTOR_MIN_PAYOUT": "500",
-            "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1",  # the simulator's receiver is on loopback
-        }
-        with service(env, workers=1) as base:
-            yield base
+    # The click-fraud thresholds are the shipped ones: the books predict the review.
+    env = {
+        "REDIRECTOR_CLOCK": clock,
+        "REDIRECTOR_ADMIN_TOKEN": TOKEN,
+        "REDIS_URL": "",
+        # Low, so that a few days' sales make payouts for the books to predict.
+        "REDIRECTOR_MIN_PAYOUT": "500",
+        "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1",  # the simulator's receiver is on loopback
+    }
+    with service(env, workers=1) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -99,11 +99,10 @@ from .agents import CONTEXT_MIX, BotRequest, bot_request, human_user_agent
 from .command import render_summary, run, simulate
 from .driver import Simulation
 from .options import Options, Row, SimulationError, SimulationResult
-from .service import FRAUD_OFF, embedded_service, write_fraud_off
+from .service import embedded_service
 
 __all__ = [
     "CONTEXT_MIX",
-    "FRAUD_OFF",
     "BotRequest",
     "Options",
     "Row",
@@ -116,5 +115,4 @@ __all__ = [
     "render_summary",
     "run",
     "simulate",
-    "write_fraud_off",
 ]

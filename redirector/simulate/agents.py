@@ -22,14 +22,28 @@ __all__ = [
 ]
 
 IOS_VERSIONS = ("16_6", "17_4", "17_5_1", "17_6", "18_0", "18_1")
-IPHONES = ("iPhone13,2", "iPhone14,5", "iPhone15,2", "iPhone15,4", "iPhone16,1")
+IPHONES = ("iPhone13,2", "iPhone14,5", "iPhone15,2", "iPhone15,4", "iPhone16,1", "iPhone16,2")
 ANDROIDS = (
     ("13", "V2231A", "TP1A.220624.014"),
     ("12", "PFJM10", "SP1A.210812.016"),
     ("14", "23049RAD8C", "UKQ1.230804.001"),
     ("13", "22081212C", "TKQ1.220829.002"),
     ("14", "PJZ110", "UKQ1.231108.001"),
+    ("14", "V2309A", "UP1A.231005.007"),
+    ("13", "PHB110", "TP1A.220905.001"),
+    ("14", "2211133C", "UKQ1.230917.001"),
+    ("12", "M2102K1C", "SKQ1.211006.001"),
+    ("14", "RMX3888", "UKQ1.231108.001"),
 )
+# In-app browsers name the network and their own build: a crowd's phones
+# differ in them as much as in models (a farm's images do not).
+NET_TYPES = ("WIFI", "WIFI", "4G", "5G")
+DOUYIN_VERSIONS = (("29.1.0", "290100"), ("29.5.0", "290500"), ("30.0.0", "300000"),
+                   ("30.2.0", "300200"))  # fmt: skip
+KUAISHOU_VERSIONS = ("11.6.30.5658", "11.8.20.6339", "12.0.10.7012", "12.1.30.7321")
+WECHAT_VERSIONS = (("8.0.42", "0x28002A3B"), ("8.0.47", "0x18002f2c"), ("8.0.49", "0x18003137"),
+                   ("8.0.50", "0x1800323d"))  # fmt: skip
+WEIBO_VERSIONS = ("14.2.2", "14.3.0", "14.5.1", "14.8.0")
 CHROMES = ("110.0.5481.153", "118.0.5993.80", "124.0.6367.179", "126.0.6478.122")
 
 
@@ -53,41 +67,46 @@ def _android_ua(rng: random.Random, tail: str) -> str:
 def human_user_agent(rng: random.Random, context: str) -> str:
     """A user agent for a browsing context: ``<app>/<platform>`` as the service labels it."""
     app, _, platform = context.partition("/")
+    net = rng.choice(NET_TYPES)
     if app == "weibo":
+        weibo = rng.choice(WEIBO_VERSIONS)
         if platform == "ios":
-            return _ios_ua(rng, f"Weibo ({rng.choice(IPHONES)}__weibo__14.3.0__iphone__os{{ios}})")
-        return _android_ua(rng, "Weibo ({model}__weibo__14.2.2__android__android13)")
+            return _ios_ua(rng, f"Weibo ({rng.choice(IPHONES)}__weibo__{weibo}__iphone__os{{ios}})")
+        return _android_ua(rng, f"Weibo ({{model}}__weibo__{weibo}__android__android13)")
     if app == "douyin":
+        name, code = rng.choice(DOUYIN_VERSIONS)
         if platform == "ios":
             return _ios_ua(
                 rng,
-                "aweme_29.1.0 JsSdk/2.0 NetType/WIFI Channel/App Store ByteLocale/zh Region/CN "
-                "AppTheme/light",
+                f"aweme_{name} JsSdk/2.0 NetType/{net} Channel/App Store ByteLocale/zh "
+                "Region/CN AppTheme/light",
             )
         return _android_ua(
             rng,
-            "aweme_290500 JsSdk/1.0 NetType/WIFI Channel/vivo_1128_64 AppName/aweme "
-            "app_version/29.5.0 ByteLocale/zh-CN Region/CN AppSkin/white",
+            f"aweme_{code} JsSdk/1.0 NetType/{net} Channel/vivo_1128_64 AppName/aweme "
+            f"app_version/{name} ByteLocale/zh-CN Region/CN AppSkin/white",
         )
     if app == "kuaishou":
+        kwai = rng.choice(KUAISHOU_VERSIONS)
         if platform == "ios":
             return _ios_ua(
                 rng,
-                "Kwai/11.8.20.6339 ISLP/0 StatusHT/47 KDT/PHONE ISDM/0 TitleHT/44 NetType/WIFI "
+                f"Kwai/{kwai} ISLP/0 StatusHT/47 KDT/PHONE ISDM/0 TitleHT/44 NetType/{net} "
                 "ICFO/0 locale/zh-Hans CT/0 Yoda/3.2.2.2 ISLB/0 CoIS/2 WebViewType/WK",
             )
         return _android_ua(
             rng,
-            "Yoda/3.1.6-rc4 ksNebula/11.6.30.5658 OS_PRO_BIT/64 AZPREFIX/zw ICFO/0 "
-            "StatusHT/29 TitleHT/44 NetType/WIFI ISLP/0 ISDM/0 locale/zh-cn CT/0",
+            f"Yoda/3.1.6-rc4 ksNebula/{kwai} OS_PRO_BIT/64 AZPREFIX/zw ICFO/0 "
+            f"StatusHT/29 TitleHT/44 NetType/{net} ISLP/0 ISDM/0 locale/zh-cn CT/0",
         )
     if app == "wechat":
+        version, code = rng.choice(WECHAT_VERSIONS)
         if platform == "ios":
-            return _ios_ua(rng, "MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN")
+            return _ios_ua(rng, f"MicroMessenger/{version}({code}) NetType/{net} Language/zh_CN")
         return _android_ua(
             rng,
-            "XWEB/1110099 MMWEBSDK/20230805 MMWEBID/4312 MicroMessenger/8.0.42.2460(0x28002A3B) "
-            "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64",
+            f"XWEB/1110099 MMWEBSDK/20230805 MMWEBID/4312 MicroMessenger/{version}.2460({code}) "
+            f"WeChat/arm64 Weixin NetType/{net} Language/zh_CN ABI/arm64",
         )
     if platform == "ios":  # mobile Safari
         return (

@@ -15,6 +15,12 @@ Moved only by events the service accepted, and by the service's answers:
 - **statements** (``Books.expected_statement``): each line split by
   ``money.split_commission`` on the channel's shares, and an account's ad spend
   rebated over its lines by ``money.allocate_ad_rebate`` (channel-name order);
+- **review** (``review``): an order attributed to a click of a flood, or paid
+  within seconds of it, is predicted held; a held order's link figures move as
+  any other's, but its confirmation settles nothing until the admin (the
+  simulator, knowing which orders it injected as fraud) releases it: then it
+  settles as if confirmed then, in the first open period not before its own.
+  A rejected order earns nothing and leaves its link's figures;
 - **payouts** (``Books.close_period``): at each close the run makes, each of
   its accounts' ``guide_payable`` for the period plus the balance it carried
   is paid when it reaches the service's minimum payout, else carried
@@ -32,6 +38,7 @@ from ..money import allocate_ad_rebate, commission_of, split_commission
 from ..payouts import due
 from ..periods import Period, period_of
 from .hooks import Hooks
+from .review import Review
 from .shape import DAY_MS, at
 from .world import Click, Device, Link, Product, Storefront, World
 
@@ -95,6 +102,18 @@ class Order:
     commission: int = 0
     settled_period: str | None = None
     failed: bool = False
+    # Ground truth: the fraud it is ("farm", "instant", "embed"; "" legitimate),
+    # where its buyer came from ("crowd": a live stream's crowd, "live", ""), and
+    # for cookie stuffing the link that claims it.
+    fraud: str = ""
+    audience: str = ""
+    stuffed: Link | None = None
+    # The review: the hold the books predict at paid, the admin's decision
+    # ("released", "rejected"), and when a held order was confirmed.
+    hold: str | None = None
+    review: str | None = None
+    credited: str | None = None  # the click id the service attributed it to
+    confirmed_ms: int | None = None
 
 
 @dataclass
@@ -139,6 +158,7 @@ class Books:
         self.balances: dict[str, int] = {}  # account -> carried into the next close
         self.payouts: list[tuple[str, str, int]] = []  # (period, account, amount)
         self.hooks: Hooks | None = None  # the postbacks this run should receive
+        self.review = Review()  # the flood counts, the holds predicted, the admin's decisions
 
     def count(self, name: str, n: int = 1) -> None:
         with self.lock:
@@ -165,6 +185,10 @@ class Books:
     def predict(self, order: Order, paid_ms: int) -> set[str]:
         """Click ids the order may be attributed to (empty: none). Ties in a
         device's last click cannot happen: a device clicks once an hour at most."""
+        return {c.id for c in self.predict_clicks(order, paid_ms) if c.id}
+
+    def predict_clicks(self, order: Order, paid_ms: int) -> list[Click]:
+        """The clicks the order may be attributed to (``predict``)."""
         click = order.click
         if (
             order.send_click_id
@@ -173,7 +197,7 @@ class Books:
             and click.link.product.storefront is order.storefront
             and self.eligible(click, paid_ms)
         ):
-            return {click.id}
+            return [click]
         if order.send_device_id and order.device is not None:
             best: list[Click] = []
             for candidate in order.device.clicks:
@@ -184,8 +208,8 @@ class Books:
                         best = [candidate]
                     elif candidate.at_ms == best[0].at_ms:
                         best.append(candidate)
-            return {c.id for c in best if c.id}
-        return set()
+            return best
+        return []
 
     def eligible(self, click: Click, order_ms: int) -> bool:
         window = self.world.programs[click.link.channel].window_days * DAY_MS
@@ -212,6 +236,8 @@ class Books:
         order.status = event.status
         if self.hooks is not None and order.link is not None:  # attributed: announced
             self.hooks.expect_order(order.id, event.status, event.refunded)
+            if event.status == "paid" and order.hold:
+                self.hooks.expect_order(order.id, "held", None)
         expected = {
             "order_id": order.id,
             "status": event.status,
@@ -224,7 +250,8 @@ class Books:
         """Book a paid order; answers whether its attribution is a surprise."""
         counts = self.counts
         counts["orders"] += 1
-        predicted = self.predict(order, event.at_ms)
+        clicks = self.predict_clicks(order, event.at_ms)
+        predicted = {c.id for c in clicks if c.id}
         attributed = doc.get("attributed")
         counts["predicted_attributed"] += bool(predicted)
         surprise = bool(predicted) != bool(attributed)
@@ -232,8 +259,11 @@ class Books:
             counts["attributed"] += 1
             link = self.world.links.get(attributed["link_id"])
             surprise = link is None or attributed["click_id"] not in predicted
+            order.credited = attributed["click_id"]
             if link is not None:
                 self._credit(order, link)
+                click = next((c for c in clicks if c.id == attributed["click_id"]), None)
+                order.hold = self.review.hold_of(click, event.at_ms) if click else None
         counts["answered_commission"] += int(doc.get("commission", 0))
         return surprise
 
@@ -247,8 +277,14 @@ class Books:
         link.commission += order.commission
 
     def _confirmed(self, order: Order, link: Link, event: Event) -> None:
+        if order.hold and order.review != "released":
+            order.confirmed_ms = event.at_ms  # settles once released, if ever
+            return
+        self._settle(order, link, event.at_ms)
+
+    def _settle(self, order: Order, link: Link, confirmed_ms: int) -> None:
         program = self.world.programs[link.channel]
-        period = self.first_open(self.period(event.at_ms, program.holding_days))
+        period = self.first_open(self.period(confirmed_ms, program.holding_days))
         order.settled_period = str(period)
         self.periods_seen.add(str(period))
         self.line(str(period), link, False).add(
@@ -257,6 +293,8 @@ class Books:
 
     @staticmethod
     def _cancelled(order: Order, link: Link) -> None:
+        if order.review == "rejected":
+            return  # its figures left the link at the rejection
         link.orders -= 1
         link.gmv -= order.amount - order.refunded
         link.commission -= order.commission
@@ -266,7 +304,7 @@ class Books:
         assert event.refunded is not None
         d_gmv = -(event.refunded - order.refunded)
         order.refunded = event.refunded
-        if order.link is None:
+        if order.link is None or order.review == "rejected":
             return
         link = order.link
         commission = commission_of(order.amount, order.refunded, order.rate_bps)
@@ -274,7 +312,8 @@ class Books:
         order.commission = commission
         link.gmv += d_gmv
         link.commission += d_commission
-        assert order.settled_period is not None
+        if order.settled_period is None:  # held: it settles its net once released
+            return
         if order.settled_period not in self.closed:
             self.line(order.settled_period, link, False).add(
                 link.creator.id, 0, d_gmv, d_commission
@@ -287,6 +326,30 @@ class Books:
         line.add(link.creator.id, 0, d_gmv, d_commission)
         line.order_refs.add(f"{order.storefront.id}:{order.id}")
         self.counts["adjustments"] += 1
+
+    def reviewed(self, order: Order, action: str, doc: dict[str, Any]) -> None:
+        """The admin released or rejected a held order (``action``), and the
+        service answered ``doc``."""
+        with self.lock:
+            link = order.link
+            assert link is not None
+            if action == "release":
+                order.review = "released"
+                if order.confirmed_ms is not None and order.status != "cancelled":
+                    self._settle(order, link, order.confirmed_ms)
+            else:
+                order.review = "rejected"
+                if order.status != "cancelled":
+                    link.orders -= 1
+                    link.gmv -= order.amount - order.refunded
+                    link.commission -= order.commission
+                order.commission = 0
+            if self.hooks is not None:
+                self.hooks.expect_order(order.id, action, None)
+            self.counts["events"] += 1
+            answered = (doc.get("review") or {}).get("status"), doc.get("commission")
+            if answered != (order.review, order.commission):
+                self.counts["surprises"] += 1
 
     def line(self, period: str, link: Link, adjustment: bool) -> Line:
         key = (period, link.creator.account, link.channel, adjustment)

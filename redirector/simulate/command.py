@@ -95,7 +95,41 @@ def render_summary(result: SimulationResult, console: Console) -> None:
             ("[green]✓[/]" if row.agrees else "[red]✗[/]") if row.compared else "",
         )
     console.print(table)
+    _render_review(result, console)
     _render_notes(result, console)
+
+
+def _render_review(result: SimulationResult, console: Console) -> None:
+    """The review against the run's ground truth, and its figures."""
+    figures = result.review_figures
+    if figures is None:
+        return
+    table = Table(
+        title=f"click-fraud review · seed {result.seed} · held by the service, against the "
+        "fraud the run injected",
+        title_justify="left",
+    )
+    for name in ("", "orders of", "orders", "held", "stopped", "commission earned"):
+        table.add_column(name, justify="left" if name in ("", "orders of") else "right")
+    for line in result.review:
+        truth, _, what = line.label.partition(": ")
+        table.add_row(
+            truth,
+            what,
+            f"{line.orders:,}",
+            f"{line.held:,}",
+            "" if line.stopped is None else f"{line.stopped:,}",
+            fen(line.earned),
+        )
+    console.print(table)
+    console.print(
+        f"review: precision {figures.precision:.3f} ({figures.held_fraud} of {figures.held} "
+        f"held orders are fraud), recall {figures.recall:.3f} ({figures.stopped} of "
+        f"{figures.fraud} fraudulent orders stopped), legitimate live-stream crowd orders "
+        f"held {figures.crowd_held}, other legitimate held {figures.live_held} live + "
+        f"{figures.other_held} others · seed {result.seed}",
+        soft_wrap=True,
+    )
 
 
 def _render_notes(result: SimulationResult, console: Console) -> None:

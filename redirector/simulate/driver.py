@@ -27,9 +27,11 @@ from ..periods import Period
 from .books import Books
 from .compare import compare_links, compare_payouts, compare_statements, summary_rows
 from .hooks import Hooks
+from .injections import Injections
 from .options import Options, SimulationError, SimulationResult
 from .orders import Orders
 from .posts import Publisher
+from .review import compare_review, read_reviews, review_table
 from .shape import DAY_MS, HOUR_MS, LOCAL_TZ, at, clicks_per_day, ms_of
 from .traffic import Traffic
 from .transport import Http
@@ -75,10 +77,19 @@ class Simulation:
             random.Random(f"{seed}:traffic"),
             self.pool,
             per_day,
+            Injections(random.Random(f"{seed}:fraud"), self.window_hours),
         )
         self.orders = Orders(
-            self.world, self.books, random.Random(f"{seed}:orders"), self.pool, self.start_ms
+            self.world,
+            self.books,
+            random.Random(f"{seed}:orders"),
+            self.pool,
+            self.start_ms,
+            self.http,
         )
+        # Requests come from the devices' own addresses only where the service
+        # can see them (``network``); else the books count one address for all.
+        self.books.review.shared_address = not self.http.binds_sources
 
     @property
     def counts(self) -> Counter[str]:
@@ -238,6 +249,12 @@ class Simulation:
         statements = compare_statements(self.http, self.books, periods)
         paid = compare_payouts(self.http, self.books)
         books = self.books
+        shown = read_reviews(self.http, self.orders.orders, self.pool)
+        review_rows, review_mismatches = compare_review(self.orders.orders, shown)
+        held = {order_id for order_id, (status, _) in shown.items() if status is not None}
+        earned = {order_id: commission for order_id, (_, commission) in shown.items()}
+        stuffed = self.traffic.injections.stuffed
+        table, figures = review_table(self.orders.orders, held, earned, stuffed)
         more = books.counts["errors"] - len(books.errors)
         self.hooks.finish(self.http)
         hook_rows, hook_mismatches, hook_findings = self.hooks.compare()
@@ -248,16 +265,26 @@ class Simulation:
             days=self.o.days,
             rows=[
                 *summary_rows(links, statements, books.counts, self.orders.orders, paid),
+                *review_rows,
                 *hook_rows,
             ],
             mismatches=[
                 *links.mismatches,
                 *statements.mismatches,
                 *paid.mismatches,
+                *review_mismatches,
                 *hook_mismatches,
             ],
             findings=[
                 *(f"{text}: {n}" for text, n in sorted(books.findings.items())),
+                *(
+                    []
+                    if self.http.binds_sources
+                    else [
+                        "every request came from one address (the service is not on "
+                        "loopback, or this is not Linux): carrier NAT is not modelled"
+                    ]
+                ),
                 *hook_findings,
             ],
             errors=[*books.errors, *([f"... and {more} more"] if more > 0 else [])],
@@ -265,4 +292,7 @@ class Simulation:
             seconds=time.monotonic() - started,
             requests=self.http.count,
             final_clock=at(self.now_ms),
+            seed=self.o.seed,
+            review=table,
+            review_figures=figures,
         )

@@ -5,8 +5,9 @@ The books expect, for each event the service accepted: ``order.attributed``
 at ``paid`` when the order was attributed, then ``order.confirmed``,
 ``order.cancelled`` and each ``order.refunded`` (by its cumulative refunded
 amount) of an attributed order; and ``statement.closed`` for each period this
-run closed. (The fraud review is off in the simulator's service, so nothing
-is held.) At the end the simulator waits for the deliveries still on their way
+run closed; and for an order held for review, ``order.held`` after its
+``order.attributed``, then ``order.released`` or ``order.rejected`` when the
+admin decides. At the end the simulator waits for the deliveries still on their way
 and compares: every expected event must have arrived, verified with the
 reference ``standardwebhooks`` library, and one order's events in the order
 they were made. An event that arrived twice is counted, and allowed (delivery
@@ -45,6 +46,9 @@ STATUS_EVENTS = {
     "confirmed": "order.confirmed",
     "cancelled": "order.cancelled",
     "refunded": "order.refunded",
+    "held": "order.held",
+    "release": "order.released",
+    "reject": "order.rejected",
 }
 # How long the end of a run waits for deliveries still on their way.
 SETTLE_SECONDS = 30.0

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from .shape import LOCAL_TZ
+
+if TYPE_CHECKING:
+    from .review import ReviewFigures, ReviewLine
 
 __all__ = ["Options", "Row", "SimulationError", "SimulationResult"]
 
@@ -73,6 +77,9 @@ class SimulationResult:
     seconds: float
     requests: int
     final_clock: datetime
+    seed: int = 1
+    review: list[ReviewLine] = field(default_factory=list)  # the review table
+    review_figures: ReviewFigures | None = None
 
     @property
     def agrees(self) -> bool:

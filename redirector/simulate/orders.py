@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .books import Books, Event, Order
+from .review import review_time
 from .shape import (
     CANCEL_SHARE,
     CROSS_STORE_SHARE,
@@ -31,8 +32,8 @@ from .shape import (
     at,
     poisson,
 )
-from .transport import error_text
-from .world import Click, Device, Product, Storefront, World
+from .transport import Http, error_text
+from .world import Click, Device, Link, Product, Storefront, World
 
 __all__ = ["Orders", "Purchase"]
 
@@ -49,6 +50,9 @@ class Purchase:
     device: Device | None
     send_click_id: bool
     send_device_id: bool
+    fraud: str = ""  # ground truth (``books.Order.fraud``)
+    audience: str = ""
+    stuffed: Link | None = None
 
 
 class Orders:
@@ -61,7 +65,9 @@ class Orders:
         rng: random.Random,
         pool: ThreadPoolExecutor,
         start_ms: int,
+        http: Http,
     ) -> None:
+        self.http = http
         self.world = world
         self.books = books
         self.rng = rng
@@ -85,6 +91,13 @@ class Orders:
 
     def plan_order(self, click: Click, live: bool) -> None:
         rng = self.rng
+        if click.kind in ("farm", "instant"):
+            self.plan_fraud(click)
+            return
+        if click.kind == "embed":
+            assert click.device is not None
+            self.plan_stuffed(click.link, click.device, click.at_ms)
+            return
         if live:
             delay = rng.uniform(60, 1200)
         else:
@@ -99,8 +112,33 @@ class Orders:
             others = [p for p in self.world.products if p.storefront is not product.storefront]
             product = rng.choice(others)
             send_click_id, send_device_id = False, True
+        audience = "crowd" if click.kind == "crowd" else "live" if live else ""
         self.add_order(
-            Purchase(product, paid_ms, click, click.device, send_click_id, send_device_id)
+            Purchase(
+                product, paid_ms, click, click.device, send_click_id, send_device_id,
+                audience=audience,
+            )
+        )  # fmt: skip
+
+    def plan_fraud(self, click: Click) -> None:
+        """A farm's scripted checkout (within minutes, to look human) or an
+        instant one (seconds): the click id, on the product clicked."""
+        delay = self.rng.uniform(20, 180) if click.kind == "farm" else self.rng.uniform(2, 8)
+        self.add_order(
+            Purchase(
+                click.link.product, click.at_ms + int(delay * 1000), click, click.device,
+                True, False, fraud=click.kind,
+            )
+        )  # fmt: skip
+
+    def plan_stuffed(self, link: Link, device: Device, at_ms: int) -> None:
+        """A visitor of a page stuffing ``link`` buys on its storefront later, on
+        its own: the storefront reports the device's cookie, if it has one."""
+        products = [p for p in self.world.products if p.storefront is link.product.storefront]
+        product = link.product if self.rng.random() < 0.5 else self.rng.choice(products)
+        paid_ms = at_ms + int(self.rng.uniform(600, 86400) * 1000)
+        self.add_order(
+            Purchase(product, paid_ms, None, device, False, True, fraud="embed", stuffed=link)
         )
 
     def plan_organic(self, tick: int) -> None:
@@ -126,6 +164,9 @@ class Orders:
             purchase.send_click_id,
             purchase.send_device_id,
             events,
+            fraud=purchase.fraud,
+            audience=purchase.audience,
+            stuffed=purchase.stuffed,
         )
         self.orders.append(order)
         self.last_event_ms = max(self.last_event_ms, events[-1].at_ms)
@@ -169,6 +210,9 @@ class Orders:
         return order
 
     def deliver(self, order: Order, event: Event, index: int) -> None:
+        if event.status in ("release", "reject"):
+            self.decide(order, event.status)
+            return
         storefront = order.storefront
         assert storefront.client is not None
         body = storefront.client.event(
@@ -200,6 +244,30 @@ class Orders:
             ):
                 self.books.count("replays_identical")
         self.books.apply(order, event, doc)
+        if event.status == "paid" and order.hold:
+            self.schedule_review(order, event.at_ms)
+
+    def schedule_review(self, order: Order, paid_ms: int) -> None:
+        """The admin's decision on a held order, among its events: reject what
+        the run injected as fraud, release the rest."""
+        at_ms = review_time(paid_ms)
+        action = "reject" if order.fraud else "release"
+        position = next(
+            (i for i, e in enumerate(order.events) if e.at_ms > at_ms), len(order.events)
+        )
+        order.events.insert(position, Event(action, at_ms))
+        with self.books.lock:
+            self.last_event_ms = max(self.last_event_ms, at_ms)
+
+    def decide(self, order: Order, action: str) -> None:
+        """The admin's release or rejection, through the API."""
+        path = f"/api/v1/orders/{order.storefront.id}/{order.id}/{action}"
+        answer = self.http.request("POST", self.http.base + path, headers=self.http.admin)
+        if answer.status_code != 200:
+            self.books.error(f"{action} of held order {order.id} answered {answer.status_code}: "
+                             f"{error_text(answer)}")  # fmt: skip
+            return
+        self.books.reviewed(order, action, answer.json())
 
 
 def _amount(rng: random.Random, price: int) -> int:

@@ -1,7 +1,7 @@
 """The service the simulator drives when given no URL: ``redirector serve`` in a
 child process on a free loopback port, with an embedded store, the mock clock,
-a fresh admin token, postback endpoints allowed on loopback, and the fraud
-review's thresholds out of reach."""
+a fresh admin token and postback endpoints allowed on loopback; every other
+setting, the click-fraud thresholds among them, its default."""
 
 from __future__ import annotations
 
@@ -22,31 +22,7 @@ import requests
 
 from .options import SimulationError
 
-__all__ = ["FRAUD_OFF", "embedded_service", "free_port", "interruptible", "write_fraud_off"]
-
-# The simulator's books do not model the review of click fraud (``fraud``):
-# every simulated device clicks from this machine's one address, and an hour's
-# clicks share the mock clock's instant, so a busy link would pass for a flood
-# and its orders would be held. The service the simulator starts runs with
-# thresholds no simulated traffic reaches; give a service of your own such a
-# file too (``REDIRECTOR_FRAUD``).
-FRAUD_OFF = """\
-[flood]
-window_seconds = 1
-max_clicks_per_ip = 1000000000
-max_clicks_per_device = 1000000000
-
-[instant_conversion]
-min_seconds = 0
-"""
-
-
-def write_fraud_off(directory: str) -> str:
-    """A fraud thresholds file that flags and holds nothing; answers its path."""
-    path = os.path.join(directory, "fraud-off.toml")
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(FRAUD_OFF)
-    return path
+__all__ = ["embedded_service", "free_port", "interruptible"]
 
 
 def free_port() -> int:
@@ -69,8 +45,6 @@ def embedded_service(startup_timeout: float = 60.0) -> Iterator[tuple[str, str, 
     }
     for name in ("REDIS_URL", "REDIS_CLUSTER_URL", "REDIRECTOR_PUBLIC_URL"):
         env.pop(name, None)
-    settings_dir = tempfile.TemporaryDirectory()
-    env["REDIRECTOR_FRAUD"] = write_fraud_off(settings_dir.name)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the child writes to it until the end
     proc = subprocess.Popen(
         [
@@ -95,7 +69,6 @@ def embedded_service(startup_timeout: float = 60.0) -> Iterator[tuple[str, str, 
     finally:
         _stop(proc)
         log.close()
-        settings_dir.cleanup()
 
 
 def _wait_ready(proc: subprocess.Popen, base: str, log: IO[bytes], timeout: float) -> None:

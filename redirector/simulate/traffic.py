@@ -24,6 +24,8 @@ import requests
 
 from .agents import CONTEXT_MIX, REFERRERS, BotRequest, bot_request, human_user_agent
 from .books import Books
+from .injections import Injections
+from .network import address_for
 from .shape import (
     BASE_CONVERSION,
     BOT_SHARE,
@@ -48,6 +50,11 @@ from .world import Click, Device, Link, World
 __all__ = ["Traffic"]
 
 Weighted = list[tuple[Link, float]]
+# What a browser's navigation accepts (Chrome's): HTML first.
+NAVIGATION_ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8"
+)
 
 
 class Traffic:
@@ -61,7 +68,9 @@ class Traffic:
         rng: random.Random,
         pool: ThreadPoolExecutor,
         clicks_per_day: float,
+        injections: Injections,
     ) -> None:
+        self.injections = injections
         self.world = world
         self.books = books
         self.http = http
@@ -109,8 +118,34 @@ class Traffic:
         if active and n_bots:
             picks = rng.choices([a[0] for a in active], weights=[a[1] for a in active], k=n_bots)
             clicks.extend(Click(link, None, tick, bot_request(rng)) for link in picks)
+        injections = self.injections
+        extra = injections.crowds(tick, self.world.posts)
+        for crowd_click in extra:
+            assert crowd_click.device is not None
+            crowd_click.device.last_hour = hour
+            self.devices[crowd_click.device.context].append(crowd_click.device)
+        extra += injections.fraud(hour, tick, active, lambda: self.visitor(hour))
+        clicks += extra
+        conversions += [(c, c.kind == "crowd") for c in extra
+                        if injections.converts(c, conversion_factor)]  # fmt: skip
         self.send_clicks(clicks)
         return conversions
+
+    def visitor(self, hour: int) -> Device:
+        """A visitor of a web page: a device seen before (not this hour), else a
+        new desktop browser."""
+        rng = self.injections.rng
+        pool = self.devices["browser/desktop"] + self.devices["browser/android"]
+        for _ in range(3 if pool and rng.random() < 0.7 else 0):
+            device = rng.choice(pool)
+            if device.last_hour != hour:
+                device.last_hour = hour
+                return device
+        context = "browser/desktop"
+        device = Device(context, human_user_agent(rng, context), address_for(rng, context),
+                        last_hour=hour)  # fmt: skip
+        self.devices[context].append(device)
+        return device
 
     def _weights(self, tick: int) -> tuple[Weighted, Weighted]:
         """The links drawing clicks this hour, with their weights: (all, live streams)."""
@@ -152,7 +187,9 @@ class Traffic:
                 if device.last_hour != hour:
                     device.last_hour = hour
                     return device
-        device = Device(context, human_user_agent(rng, context), last_hour=hour)
+        device = Device(
+            context, human_user_agent(rng, context), address_for(rng, context), last_hour=hour
+        )
         pool.append(device)
         return device
 
@@ -175,12 +212,18 @@ class Traffic:
         else:
             assert click.device is not None
             headers["User-Agent"] = click.device.user_agent
+            headers["Accept"] = NAVIGATION_ACCEPT
             app = click.device.context.partition("/")[0]
             if app in REFERRERS:
                 headers["Referer"] = REFERRERS[app]
             if click.device.cookie:
                 headers["Cookie"] = f"rd_did={click.device.cookie}"
-        return self.http.request(method, click.link.url, headers=headers, allow_redirects=False)
+            # Not a farm's: it drops the cookie it was given.
+            click.new_device = click.device.cookie is None or click.kind == "farm"
+        source = click.device.address if click.device is not None else None
+        return self.http.request(
+            method, click.link.url, source, headers=headers, allow_redirects=False
+        )
 
     def record_click(self, click: Click, answer: requests.Response) -> None:
         link = click.link
@@ -226,12 +269,15 @@ class Traffic:
         expected = spec.app if mobile and spec.app else spec.path
         if not location.startswith(expected):
             self.books.findings[f"human redirect to an unexpected place ({device.context})"] += 1
+        self.books.review.counted(click)
         cookie = re.search(r"rd_did=([^;]+)", set_cookie)
+        if click.kind == "farm":
+            cookie = None  # dropped: the next request comes as a new device
         if cookie:
             if device.cookie is not None:
                 self.books.findings["a device's own rd_did cookie was replaced"] += 1
             device.cookie = cookie.group(1)
-        elif device.cookie is None:
+        elif device.cookie is None and click.kind != "farm":
             self.books.error(f"first click of a device on {link.id} set no rd_did cookie")
         last = device.unique_at.get(link.id)
         if last is None or click.at_ms - last >= DAY_MS:

@@ -1,22 +1,28 @@
 """The simulator's HTTP client: keep-alive sessions, one per thread, no cookie jar.
 
 A simulated device is one browser with its own ``rd_did`` cookie, which the
-traffic sends by hand; a session shared by many devices must keep none.
+traffic sends by hand; a session shared by many devices must keep none. A
+device's request may come from its own source address (``network``): a
+session bound to it, a few kept per thread.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
+from .network import loopback_binding
 from .options import SimulationError
 
 __all__ = ["HTTP_TIMEOUT", "Http", "error_text"]
 
 HTTP_TIMEOUT = 30
+BOUND_SESSIONS = 32  # per thread: the carriers' pools stay open, home lines come and go
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -29,6 +35,26 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
+class _SourceAdapter(HTTPAdapter):
+    """Connections from one source address."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__(pool_connections=1, pool_maxsize=1)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _session(source: str | None = None) -> requests.Session:
+    s = requests.Session()
+    s.cookies.set_policy(_NoCookies())
+    if source is not None:
+        s.mount("http://", _SourceAdapter(source))
+    return s
+
+
 class Http:
     """Keep-alive sessions, one per thread, with no cookie jar; counts requests."""
 
@@ -38,21 +64,36 @@ class Http:
         self._local = threading.local()
         self._lock = threading.Lock()
         self.count = 0
+        # Sources are bound only where the service sees them (``network``).
+        self.binds_sources = loopback_binding(self.base)
 
-    def session(self) -> requests.Session:
-        s = getattr(self._local, "session", None)
-        if s is None:
-            s = requests.Session()
-            s.cookies.set_policy(_NoCookies())
-            self._local.session = s
-        return s
+    def session(self, source: str | None = None) -> requests.Session:
+        if source is None or not self.binds_sources:
+            s = getattr(self._local, "session", None)
+            if s is None:
+                s = self._local.session = _session()
+            return s
+        bound: OrderedDict[str, requests.Session] | None = getattr(self._local, "bound", None)
+        if bound is None:
+            bound = self._local.bound = OrderedDict()
+        found = bound.get(source)
+        if found is not None:
+            bound.move_to_end(source)
+            return found
+        if len(bound) >= BOUND_SESSIONS:
+            bound.popitem(last=False)[1].close()
+        found = bound[source] = _session(source)
+        return found
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str, source: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """``source``: the address to send from, if the service can see it."""
         with self._lock:
             self.count += 1
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
         try:
-            return self.session().request(method, url, **kwargs)
+            return self.session(source).request(method, url, **kwargs)
         except requests.ConnectionError as exc:
             raise SimulationError(f"cannot reach the service at {self.base}: {exc}") from None
         except requests.Timeout:

@@ -235,6 +235,7 @@ class Device:
 
     context: str
     user_agent: str
+    address: str | None = None  # the source address it connects from (``network``)
     cookie: str | None = None
     clicks: list[Click] = field(default_factory=list)
     last_hour: int = -1
@@ -248,6 +249,10 @@ class Click:
     at_ms: int
     bot: BotRequest | None
     id: str | None = None  # the service's click id, once answered
+    new_device: bool = False  # sent with no rd_did cookie: the device got one with it
+    # Ground truth: "" (an ordinary click), "crowd" (a live stream's crowd), or
+    # the fraud it is part of ("farm", "instant", "embed").
+    kind: str = ""
 
 
 @dataclass
