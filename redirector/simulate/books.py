@@ -15,7 +15,7 @@ Moved only by events the service accepted, and by the service's answers:
 - **statements** (``Books.expected_statement``): each line split by
   ``money.split_commission`` on the channel's shares, and an account's ad spend
   rebated over its lines by ``money.allocate_ad_rebate`` (channel-name order);
-- **review** (``review``): an order attributed to a click of a flood, or paid
+- **review** (``holds``, ``review``): an order attributed to a click of a flood, or paid
   within seconds of it, is predicted held; a held order's link figures move as
   any other's, but its confirmation settles nothing until the admin (the
   simulator, knowing which orders it injected as fraud) releases it: then it
@@ -37,8 +37,8 @@ from typing import Any
 from ..money import allocate_ad_rebate, commission_of, split_commission
 from ..payouts import due
 from ..periods import Period, period_of
+from .holds import Review
 from .hooks import Hooks
-from .review import Review
 from .shape import DAY_MS, at
 from .world import Click, Device, Link, Product, Storefront, World
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from .shape import LOCAL_TZ
 
-if TYPE_CHECKING:
-    from .review import ReviewFigures, ReviewLine
-
-__all__ = ["Options", "Row", "SimulationError", "SimulationResult"]
+__all__ = [
+    "Options",
+    "ReviewFigures",
+    "ReviewLine",
+    "Row",
+    "SimulationError",
+    "SimulationResult",
+]
 
 
 class SimulationError(Exception):
@@ -61,6 +64,38 @@ class Row:
     @property
     def agrees(self) -> bool:
         return self.reported is None or self.simulated == self.reported
+
+
+@dataclass(frozen=True)
+class ReviewFigures:
+    """Precision and recall of the service's holds on the injected fraud."""
+
+    held: int
+    held_fraud: int
+    fraud: int
+    stopped: int
+    crowd_held: int
+    live_held: int
+    other_held: int
+
+    @property
+    def precision(self) -> float:
+        return self.held_fraud / self.held if self.held else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.stopped / self.fraud if self.fraud else 1.0
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    """One line of the review table."""
+
+    label: str
+    orders: int
+    held: int  # by the service
+    stopped: int | None  # fraud only: held, or not credited to the link it claims
+    earned: int  # commission the service shows for them at the end (fen)
 
 
 @dataclass

@@ -1,15 +1,7 @@
 """The review of click fraud, as the simulator books it: which orders the
 service holds, and how well its holds match the fraud the run injected.
 
-**Prediction.** The books count what the click-fraud rules count
-(``redirector.fraud``, at the thresholds the service ships with: a service
-started with its default settings), from what was sent and answered: per link
-and flood window, the clicks of new devices (sent with no ``rd_did`` cookie)
-per source address, and per address and exact user agent. An attributed order
-is predicted held when its click is a new device's in a window over either
-threshold (``flood``), else when it was paid less than ``min_seconds`` after
-its click (``instant_conversion``). The per-device rule is not modelled: a
-simulated device clicks once an hour at most, so never floods on its own.
+**Prediction** is ``holds``'s: which orders the service holds.
 
 **The admin.** Each held order is reviewed the next morning (``REVIEW_HOUR``
 local time): the simulator plays the admin who investigated, so it rejects the
@@ -20,23 +12,18 @@ live-stream crowds, other live streams and the rest: orders, those held by
 the service, and those *stopped* (held, or credited to no click of the fraud:
 cookie stuffing is stopped at the click, which the service counts as a bot and
 never attributes; a visitor's order may still go to a genuine click of its
-own). Precision is the share of held orders
-that are fraud; recall the share of fraud stopped.
+own). Precision is the share of held orders that are fraud; recall the share
+of fraud stopped.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ..devices import agent_hash
-from ..fraud import FLOOD, INSTANT_CONVERSION, FraudRules
-from .options import Row
+from .options import ReviewFigures, ReviewLine, Row
 from .shape import HOUR_MS, at, ms_of
 
 if TYPE_CHECKING:
@@ -47,9 +34,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FRAUD_KINDS",
     "REVIEW_HOUR",
-    "Review",
-    "ReviewFigures",
-    "ReviewLine",
     "compare_review",
     "read_reviews",
     "review_table",
@@ -58,7 +42,6 @@ __all__ = [
 
 FRAUD_KINDS = ("farm", "instant", "embed")
 REVIEW_HOUR = 10  # local time: the admin goes through the held orders each morning
-SHARED = "shared"  # the address every request comes from when sources cannot be bound
 
 
 def review_time(paid_ms: int) -> int:
@@ -69,82 +52,6 @@ def review_time(paid_ms: int) -> int:
     if target < local:
         target = (local + timedelta(days=1)).replace(hour=REVIEW_HOUR, minute=1, second=0)
     return ms_of(target)
-
-
-@dataclass(frozen=True)
-class ReviewFigures:
-    """Precision and recall of the service's holds on the injected fraud."""
-
-    held: int
-    held_fraud: int
-    fraud: int
-    stopped: int
-    crowd_held: int
-    live_held: int
-    other_held: int
-
-    @property
-    def precision(self) -> float:
-        return self.held_fraud / self.held if self.held else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.stopped / self.fraud if self.fraud else 1.0
-
-
-class Review:
-    """The new-device counts per flood window, and the holds they predict."""
-
-    def __init__(self, rules: FraudRules | None = None) -> None:
-        self.rules = rules or FraudRules()
-        self.lock = threading.Lock()
-        self.by_address: Counter[tuple[str, int, str]] = Counter()
-        self.by_agent: Counter[tuple[str, int, str, str]] = Counter()
-        self.shared_address = False  # every request from one address (``network``)
-
-    def window(self, at_ms: int) -> int:
-        return at_ms // (self.rules.window_seconds * 1000)
-
-    def address(self, click: Click) -> str:
-        device = click.device
-        if self.shared_address or device is None or device.address is None:
-            return SHARED
-        return device.address
-
-    def counted(self, click: Click) -> None:
-        """A human click the service recorded (answered with a click id)."""
-        if not click.new_device or click.device is None:
-            return
-        key = (click.link.id, self.window(click.at_ms), self.address(click))
-        with self.lock:
-            self.by_address[key] += 1
-            self.by_agent[(*key, agent_hash(click.device.user_agent[:1024]))] += 1
-
-    def hold_of(self, click: Click, paid_ms: int) -> str | None:
-        """The hold an order paid at ``paid_ms`` on ``click`` gets, or None."""
-        rules = self.rules
-        if click.new_device and click.device is not None:
-            key = (click.link.id, self.window(click.at_ms), self.address(click))
-            agent = agent_hash(click.device.user_agent[:1024])
-            if (
-                self.by_address[key] > rules.max_new_per_address
-                or self.by_agent[(*key, agent)] > rules.max_new_per_address_agent
-            ):
-                return FLOOD
-        if paid_ms - click.at_ms < rules.min_seconds * 1000:
-            return INSTANT_CONVERSION
-        return None
-
-
-@dataclass(frozen=True)
-class ReviewLine:
-    """One line of the review table."""
-
-    label: str
-    orders: int
-    held: int  # by the service
-    stopped: int | None  # fraud only: held, or not credited to the link it claims
-    earned: int  # commission the service shows for them at the end (fen)
 
 
 def _stopped(order: Order, held: set[str], stuffed: set[str]) -> bool:
