@@ -76,6 +76,51 @@ def test_a_few_days_agree_with_the_link_stats_and_the_statements(first) -> None:
     assert result.findings == [] or all("postbacks" not in f for f in result.findings)
 
 
+def test_the_review_holds_the_injected_fraud_and_no_crowd(first) -> None:
+    """Against a service with the shipped thresholds: the books predicted every
+    hold (the rows above agree), and the holds match the ground truth."""
+    _, result = first
+    figures = result.review_figures
+    assert figures is not None
+    lines = {line.label: line for line in result.review}
+    assert lines["fraud: farm"].orders > 0 and lines["fraud: embed"].orders > 0
+    assert lines["legitimate: live-stream crowds"].orders > 0
+    assert figures.crowd_held == 0
+    assert figures.precision >= 0.95, figures
+    assert figures.recall >= 0.9, figures
+    # The admin rejected what the run injected, through the API: it earns nothing.
+    assert result.value("rejected orders") == figures.held_fraud > 0
+    assert lines["fraud: farm"].earned == 0
+
+
+def test_requests_come_from_the_devices_addresses() -> None:
+    """Carrier NAT: a request bound to 127.x.y.z arrives from it (Linux loopback)."""
+    import http.server
+    import threading
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(self.client_address[0].encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = simulate.transport.Http(f"http://127.0.0.1:{server.server_port}", TOKEN)
+        assert client.binds_sources
+        seen = {client.request("GET", client.base, source).text for source in
+                ("127.10.0.1", "127.11.0.3", "127.10.0.1")}  # fmt: skip
+        assert seen == {"127.10.0.1", "127.11.0.3"}
+        assert client.request("GET", client.base).text == "127.0.0.1"
+    finally:
+        server.shutdown()
+    assert not simulate.network.loopback_binding("http://redirector.example:8000")
+
+
 def test_the_same_seed_makes_the_same_run(first) -> None:
     _, result = first
     for base in mock_service():

@@ -28,6 +28,17 @@ clock) and plays it hour by hour on the mock clock:
   carrying the click id (most), or only the device id (some: attributed by the
   device's last click); a few are placed on another storefront than the one
   clicked, and a few are organic (no click at all): both mostly unattributed;
+- devices connect from **addresses** as phones do: behind their carrier's few
+  NAT addresses on mobile data, from a home line on Wi-Fi (``network``: each
+  request is sent from 127.x.y.z, which a service on loopback sees as the
+  client's address);
+- **live-stream crowds** of first-time phones hit a stream's link at once, and
+  the run **injects fraud**: a click farm on one link, instant conversions,
+  and a page stuffing a link as an image (``injections``); each order keeps
+  its ground truth. The service reviews with its default thresholds; the
+  books predict its holds (``holds``), the simulator plays the admin who
+  releases the legitimate held orders and rejects the fraudulent ones, and a
+  review table sets the holds against the ground truth (``review``);
 - each order is **confirmed** 1-7 days later, or **cancelled** before that
   (about 5%); about 8% are **refunded** after confirmation, partly (sometimes
   twice) or wholly; about 1% of events are delivered twice (same
