@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from redirector import bots, simulate
+from redirector import bots, fraud, simulate
 from redirector.cli import main
 from redirector.money import Split
 
@@ -37,7 +37,7 @@ SMALL = simulate.Options(
 )
 
 
-def mock_service(clock: str = "mock") -> Iterator[str]:
+def mock_service(clock: str = "mock", **more: str) -> Iterator[str]:
     # REDIS_URL emptied: an embedded store of its own, even when the suite runs on Redis.
     # The click-fraud thresholds are the shipped ones: the books predict the review.
     env = {
@@ -47,6 +47,7 @@ def mock_service(clock: str = "mock") -> Iterator[str]:
         # Low, so that a few days' sales make payouts for the books to predict.
         "REDIRECTOR_MIN_PAYOUT": "500",
         "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1",  # the simulator's receiver is on loopback
+        **more,
     }
     with service(env, workers=1) as base:
         yield base
@@ -91,6 +92,26 @@ def test_the_review_holds_the_injected_fraud_and_no_crowd(first) -> None:
     # The admin rejected what the run injected, through the API: it earns nothing.
     assert result.value("rejected orders") == figures.held_fraud > 0
     assert lines["fraud: farm"].earned == 0
+
+
+def test_held_legitimate_orders_are_released_and_settle_as_the_books_say(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thresholds too strict for the crowds: legitimate orders are held too, the
+    admin releases them, and they settle where the books say (or, a few, are
+    refunded or cancelled while held)."""
+    strict = tmp_path / "fraud.toml"
+    strict.write_text("[flood]\nmax_new_per_address = 6\n")
+    rules = fraud.load_fraud_rules(strict)
+    monkeypatch.setattr(simulate.holds, "FraudRules", lambda: rules)
+    for base in mock_service(REDIRECTOR_FRAUD=str(strict)):
+        result = simulate.simulate(replace(SMALL, days=3, run_id="strict"), base, TOKEN)
+    assert result.errors == [] and result.mismatches == [], (result.errors, result.mismatches)
+    assert result.agrees
+    assert result.value("released orders") > 0
+    assert result.value("orders settled") > 0
+    figures = result.review_figures
+    assert figures is not None and figures.crowd_held + figures.live_held + figures.other_held > 0
 
 
 def test_requests_come_from_the_devices_addresses() -> None:

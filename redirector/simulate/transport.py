@@ -22,7 +22,7 @@ from .options import SimulationError
 __all__ = ["HTTP_TIMEOUT", "Http", "error_text"]
 
 HTTP_TIMEOUT = 30
-BOUND_SESSIONS = 32  # per thread: the carriers' pools stay open, home lines come and go
+BOUND_SESSIONS = 32  # per thread: the carriers' addresses are reused, home lines come and go
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -52,6 +52,10 @@ def _session(source: str | None = None) -> requests.Session:
     s.cookies.set_policy(_NoCookies())
     if source is not None:
         s.mount("http://", _SourceAdapter(source))
+        # A connection per request: one kept per source would sit idle between
+        # the hours its device clicks in, past the server's keep-alive, and be
+        # reset under the next request.
+        s.headers["Connection"] = "close"
     return s
 
 
