@@ -141,8 +141,13 @@ def redis_for_server() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def service(env: dict[str, str], workers: int = 3, args: Sequence[str] = ()) -> Iterator[str]:
-    """``redirector serve [args]`` in a child process; yields its base URL."""
+def service(
+    env: dict[str, str], workers: int = 3, args: Sequence[str] = (), log: str | None = None
+) -> Iterator[str]:
+    """``redirector serve [args]`` in a child process; yields its base URL. Its
+    output goes to the file ``log`` names, else nowhere: a pipe nobody reads
+    would stop the service once full (a failover logs a traceback per refused
+    rate-limit check)."""
     port = free_port()
     # A spool directory of its own (mkdtemp: mode 0700), unless the test names
     # one: the shared default in /tmp may belong to another user or run.
@@ -156,12 +161,12 @@ def service(env: dict[str, str], workers: int = 3, args: Sequence[str] = ()) -> 
         **env,
         "REDIRECTOR_WORKERS": str(workers),
     }
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [sys.executable, "-m", "redirector.cli", "serve", "--port", str(port), *args],
         env=child_env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -177,6 +182,8 @@ def service(env: dict[str, str], workers: int = 3, args: Sequence[str] = ()) -> 
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if not isinstance(output, int):
+            output.close()
         shutil.rmtree(spool_dir, ignore_errors=True)
 
 
