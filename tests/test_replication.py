@@ -7,6 +7,8 @@ earlier write is replicated. Skipped without redis-server."""
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,8 @@ import redis
 
 from redirector import keys
 from redirector.config import Settings
-from redirector.errors import ConfigError
-from redirector.replication import run_replicated
+from redirector.errors import ConfigError, NotReplicated
+from redirector.replication import confirm_replicated, run_replicated
 from redirector.store import Script
 
 from .conftest import ADMIN_TOKEN, SECRET_KEYS, Shop, advance, error_of
@@ -149,3 +151,32 @@ def test_a_period_closed_without_its_replica_is_503_then_found_closed(
     attach(replica, port)
     assert api.admin("POST", "/api/v1/settlements/2026-11/close").status_code == 409
     assert replica.hexists(keys.periods(), "2026-11")
+
+
+def test_a_write_found_made_is_confirmed_only_once_a_replica_holds_it() -> None:
+    """WAIT is documented to count the replicas that acknowledged the calling
+    connection's own writes, so a replay, which finds a write another request
+    made, confirms it by a write of its own after it (the mark)."""
+    with (
+        redis_server() as master_url,
+        redis_server("--enable-debug-command", "yes") as replica_url,
+    ):
+        master = redis.Redis.from_url(master_url, decode_responses=True)
+        replica = redis.Redis.from_url(replica_url, decode_responses=True)
+        attach(replica, int(master_url.rsplit(":", 1)[1].split("/")[0]))
+        record, mark = "rd:{money}:delivery:x", keys.money_replicated()
+
+        def asleep() -> None:
+            # Blocks the replica: it applies and acknowledges nothing meanwhile.
+            redis.Redis.from_url(replica_url).execute_command("DEBUG", "SLEEP", "2")
+
+        sleeper = threading.Thread(target=asleep)
+        sleeper.start()
+        time.sleep(0.2)
+        master.set(record, "first response")  # as a request whose own WAIT then failed
+        with pytest.raises(NotReplicated):
+            confirm_replicated(master, record, mark, 1)
+        sleeper.join()
+        assert confirm_replicated(master, record, mark, 1)  # the replica caught up
+        assert replica.get(record) == "first response"
+        assert not confirm_replicated(master, "rd:{money}:delivery:never", mark, 1)
