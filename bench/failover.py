@@ -25,7 +25,8 @@ Then, unless ``--no-cost``, what the confirmation costs a callback: a
 redis-server with one replica on loopback, two services on it (money replicas
 0 and 1), and ``--callbacks`` signed ``paid`` callbacks sent one after the
 other to each, in ``--rounds`` alternating rounds: p50 and p99 per round and
-the ratio of the medians.
+the ratio of the medians; and, as a reference, Redis alone: a write, and a
+write with its WAIT 1, in one round trip.
 
     .venv/bin/python -m bench.failover [--kills 10] [--before 2] [--after 3]
                                        [--money-replicas 1] [--callbacks 300]
@@ -132,6 +133,22 @@ def callback_latency(base: str, secret: str, count: int, tag: str) -> list[float
     return times
 
 
+def write_latency(client: redis.Redis, replicas: int, count: int) -> float:
+    """Median milliseconds of a write (and, with ``replicas``, its WAIT) in one round trip."""
+    times = []
+    for n in range(count):
+        pipe = client.pipeline(transaction=False)
+        pipe.set("bench:failover:write", n)
+        if replicas:
+            pipe.execute_command("WAIT", replicas, 1000)
+        started = time.perf_counter()
+        answers = pipe.execute()
+        times.append((time.perf_counter() - started) * 1000)
+        if replicas and answers[-1] < replicas:
+            raise AssertionError("the replica did not acknowledge in time")
+    return statistics.median(times)
+
+
 def cost(callbacks: int, rounds: int) -> None:
     print(f"\nwhat WAIT costs a callback: a master and one replica on loopback, {callbacks} "
           "callbacks one after the other per round")  # fmt: skip
@@ -139,11 +156,18 @@ def cost(callbacks: int, rounds: int) -> None:
         replica = redis.Redis.from_url(replica_url)
         replica.execute_command("REPLICAOF", "127.0.0.1", urlsplit(master).port)
         wait_until(lambda: replica.info("replication")["master_link_status"] == "up")
-        spool = Path(tempfile.mkdtemp(prefix="redirector-bench-spool-"))
+        direct = redis.Redis.from_url(master)
+        for r in range(rounds):
+            bare, waited = write_latency(direct, 0, callbacks), write_latency(direct, 1, callbacks)
+            print(f"round {r + 1}, Redis alone, a write: p50 {bare:.3f} ms; "
+                  f"the same and WAIT 1: p50 {waited:.3f} ms")  # fmt: skip
         store = {"REDIS_URL": master}
+        spools = [Path(tempfile.mkdtemp(prefix="redirector-bench-spool-")) for _ in range(2)]
+        log = tempfile.mkstemp(prefix="redirector-failover-cost-", suffix=".log")[1]
+        print(f"(the services' log: {log})")
         with (
-            service(env_for(store, spool, 0), workers=2) as plain,
-            service(env_for(store, spool, 1), workers=2) as confirmed,
+            service(env_for(store, spools[0], 0), workers=2, log=log) as plain,
+            service(env_for(store, spools[1], 1), workers=2, log=log) as confirmed,
         ):
             world = make_world(plain, ADMIN_TOKEN, links=1)
             medians: dict[str, list[float]] = {"0": [], "1": []}
@@ -170,7 +194,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-cost", action="store_true", help="skip the cost of WAIT")
     options = parser.parse_args()
-    failovers(options.kills, options.before, options.after, options.money_replicas)
+    if options.kills:
+        failovers(options.kills, options.before, options.after, options.money_replicas)
     if not options.no_cost:
         cost(options.callbacks, options.rounds)
 
