@@ -86,7 +86,7 @@ def failovers(kills: int, before: float, after: float, money_replicas: int) -> N
         log = tempfile.mkstemp(prefix="redirector-failover-", suffix=".log")[1]
         print(f"(the service's log: {log})")
         print(COLUMNS)
-        with service(env, workers=2, log=log) as base:
+        with service(env, workers=2, log=log, ready_within=120) as base:
             world = make_world(base, ADMIN_TOKEN)
             for n in range(1, kills + 1):
                 tally = drill(world, cluster, spool, before=before, after=after, tag=f"k{n}")
@@ -166,8 +166,8 @@ def cost(callbacks: int, rounds: int) -> None:
         log = tempfile.mkstemp(prefix="redirector-failover-cost-", suffix=".log")[1]
         print(f"(the services' log: {log})")
         with (
-            service(env_for(store, spools[0], 0), workers=2, log=log) as plain,
-            service(env_for(store, spools[1], 1), workers=2, log=log) as confirmed,
+            service(env_for(store, spools[0], 0), 2, log=log, ready_within=120) as plain,
+            service(env_for(store, spools[1], 1), 2, log=log, ready_within=120) as confirmed,
         ):
             world = make_world(plain, ADMIN_TOKEN, links=1)
             medians: dict[str, list[float]] = {"0": [], "1": []}

@@ -142,7 +142,11 @@ def redis_for_server() -> Iterator[dict[str, str]]:
 
 @contextmanager
 def service(
-    env: dict[str, str], workers: int = 3, args: Sequence[str] = (), log: str | None = None
+    env: dict[str, str],
+    workers: int = 3,
+    args: Sequence[str] = (),
+    log: str | None = None,
+    ready_within: float = 30,
 ) -> Iterator[str]:
     """``redirector serve [args]`` in a child process; yields its base URL. Its
     output goes to the file ``log`` names, else nowhere: a pipe nobody reads
@@ -172,7 +176,7 @@ def service(
     try:
         wait_until(
             lambda: requests.get(f"{base}/readyz", timeout=1).status_code == 200,
-            timeout=30,
+            timeout=ready_within,
             what="redirector serve",
         )
         yield base

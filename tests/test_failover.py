@@ -29,9 +29,9 @@ def test_a_master_killed_under_load_loses_no_answered_click_or_callback() -> Non
             "REDIRECTOR_SECRET_KEYS": SECRET_KEYS,
             "REDIRECTOR_SPOOL_DIR": str(spool_root),
         }
-        with service(env, workers=2) as base:
+        with service(env, workers=2, ready_within=60) as base:
             world = make_world(base, ADMIN_TOKEN)
-            tally = drill(world, cluster, spool_root, before=2.0, after=3.0)
+            tally = drill(world, cluster, spool_root, before=1.5, after=2.0)
         print("\nfailover:", describe(tally), f"promoted after {tally.promoted_after:.1f} s")
 
         assert tally.clicks_answered > 100 and tally.orders_answered > 10
