@@ -2,7 +2,7 @@
 
 Redis replicates asynchronously: a write its master acknowledged may be on no
 replica when the master dies, and the replica promoted in its place (a
-cluster's failover, a sentinel's) never had it. For clicks the spool covers a
+cluster's failover) never had it. For clicks the spool covers a
 store away; an order callback answered 200 is never sent again, so with
 ``REDIRECTOR_MONEY_REPLICAS`` set, a money write is answered only once that
 many replicas hold it, else 503 with ``Retry-After`` (``NotReplicated``).
