@@ -2,8 +2,8 @@
 
 Redis replicates asynchronously: a write its master acknowledged may be on no
 replica when the master dies, and the replica promoted in its place (a
-cluster's failover) never had it. For clicks the spool covers a
-store away; an order callback answered 200 is never sent again, so with
+cluster's failover) never had it. For clicks the spool covers a store away;
+an order callback answered 200 is never sent again, so with
 ``REDIRECTOR_MONEY_REPLICAS`` set, a money write is answered only once that
 many replicas hold it, else 503 with ``Retry-After`` (``NotReplicated``).
 """
@@ -63,12 +63,12 @@ def run_replicated(
 
 def confirm_replicated(client: StoreClient, key: str, mark: str, replicas: int) -> bool:
     """Whether ``key`` is on its slot's master, and, when it is, on
-    ``replicas`` replicas with everything the master
-    wrote before (as ``run_replicated``: ``EXISTS``, the increment of
-    ``mark`` and ``WAIT`` on one connection). For a write found already made,
-    maybe by a request answered 503 because its own WAIT failed: False means
-    it is not there (lost in a failover: make it again); ``NotReplicated``
-    that it is not yet on enough replicas."""
+    ``replicas`` replicas with everything the master wrote before (as
+    ``run_replicated``: ``EXISTS``, the increment of ``mark`` and ``WAIT`` on
+    one connection). For a write found already made, maybe by a request
+    answered 503 because its own WAIT failed: False means it is not there
+    (lost in a failover: make it again); ``NotReplicated`` that it is not yet
+    on enough replicas."""
     if replicas <= 0:
         return True  # nothing asked: the caller's own read is the answer
     return bool(_replicated(client, key, mark, replicas, None, (key,), ()))
