@@ -86,7 +86,8 @@ def _replicated(
     """The script's reply (or ``EXISTS key``'s without one), once ``replicas``
     replicas acknowledged the increment of ``mark`` sent after it, on the
     same connection to the master of ``key``'s slot."""
-    if key_slot(mark.encode()) != key_slot(key.encode()):
+    slot, marks = key_slot(key.encode()), key_slot(mark.encode())
+    if slot != marks:
         raise ValueError(f"{mark!r} is not in the slot of {key!r}: WAIT would confirm nothing")
     node = _master_of(client, key)
     for attempt in (1, 2):
