@@ -29,6 +29,7 @@ from .context import Context
 from .errors import Busy, Conflict
 from .periods import Period, has_ended
 from .postbacks import events, outbox
+from .replication import run_replicated
 from .store import Script
 
 __all__ = ["CLOSE", "MAX_CLOSE_ATTEMPTS", "close"]
@@ -161,8 +162,9 @@ def close(ctx: Context, period: Period) -> dict[str, Any]:
         doc = settlement.statement_from(ctx, period, "closed", settlement.PeriodAggregates(*read))
         doc["closed_at"] = now_ms
         dues = payouts.at_close(doc, carried, ctx.settings.min_payout)
-        call = _call(ctx, name, version or "0", doc, dues)
-        answer = CLOSE(r, *call)
+        script_keys, args = _call(ctx, name, version or "0", doc, dues)
+        replicas = ctx.settings.money_replicas
+        answer = run_replicated(r, CLOSE, script_keys, args, replicas, keys.money_replicated())
         if answer[0] == "closed":
             raise Conflict(f"period {period} is already closed")
         if answer[0] == "ok":

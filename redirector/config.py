@@ -49,6 +49,7 @@ MIN_PAYOUT = "REDIRECTOR_MIN_PAYOUT"
 LANDING = "REDIRECTOR_LANDING"
 IMAGE_HOSTS = "REDIRECTOR_IMAGE_HOSTS"
 WEBHOOK_ALLOW_PRIVATE = "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE"
+MONEY_REPLICAS = "REDIRECTOR_MONEY_REPLICAS"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to the defaults.
@@ -74,6 +75,7 @@ DEFAULT_AUTH_FAILURE_LIMIT = "20/minute"
 DEFAULT_LINK_CREATION_LIMIT = "60/minute;1000/day"
 DEFAULT_MIN_PAYOUT = 10_000  # minor units: 100.00 in a two-decimal currency
 MAX_MIN_PAYOUT = 10**12  # the largest amount an order may carry
+MAX_MONEY_REPLICAS = 16
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class Settings:
     # Postback endpoints on loopback, private or link-local addresses are
     # refused unless this is set (tests, development): ``postbacks.guard``.
     webhook_allow_private: bool = False
+    # Replicas that must hold a money write before it is answered (``replication``):
+    # 0, a single Redis's case, answers once the master has it.
+    money_replicas: int = 0
 
     @property
     def embedded(self) -> bool:
@@ -170,6 +175,7 @@ class Settings:
         landing_path = _settings_file(env, LANDING, SHIPPED_LANDING)
         landing = load_landing_rules(landing_path, LANDING)
         webhook_allow_private = _flag(env, WEBHOOK_ALLOW_PRIVATE)
+        money_replicas = _money_replicas(env, embedded)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -195,6 +201,7 @@ class Settings:
             landing=landing,
             landing_path=landing_path,
             webhook_allow_private=webhook_allow_private,
+            money_replicas=money_replicas,
         )
 
 
@@ -386,6 +393,18 @@ def _min_payout(env: Mapping[str, str]) -> int:
             f"{MIN_PAYOUT}={text!r} must be a whole number of minor units (fen) "
             f"from 1 to {MAX_MIN_PAYOUT}"
         )
+    return int(text)
+
+
+def _money_replicas(env: Mapping[str, str], embedded: bool) -> int:
+    text = env.get(MONEY_REPLICAS, "").strip() or "0"
+    if not re.fullmatch(r"[0-9]{1,2}", text, re.ASCII) or int(text) > MAX_MONEY_REPLICAS:
+        raise ConfigError(
+            f"{MONEY_REPLICAS}={text!r} must be a whole number of replicas "
+            f"from 0 to {MAX_MONEY_REPLICAS}"
+        )
+    if int(text) and embedded:
+        raise ConfigError(f"{MONEY_REPLICAS}={text} needs Redis: the embedded store has none")
     return int(text)
 
 

@@ -95,6 +95,15 @@ class StoreUnavailable(RedirectorError):
     code = "store_unavailable"
 
 
+class NotReplicated(StoreUnavailable):
+    """A money write made on the master but not yet confirmed by as many
+    replicas as ``REDIRECTOR_MONEY_REPLICAS`` asks (``store.run_replicated``):
+    not answered as done, since a failover now could lose it. A retry answers
+    once it is replicated (the write itself is never made twice)."""
+
+    code = "not_replicated"
+
+
 class Busy(RedirectorError):
     """Contention that a retry resolves (503 with Retry-After)."""
 

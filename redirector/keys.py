@@ -326,6 +326,13 @@ def money_sequence() -> str:
     return f"{MONEY}:sequence"
 
 
+def money_replicated() -> str:
+    """Counter written only to be replicated: a money write confirmed by ``WAIT``
+    increments it last, so that the replicas' acknowledgement covers every
+    write the slot's master made before (``store.run_replicated``)."""
+    return f"{MONEY}:replicated"
+
+
 def periods() -> str:
     """Hash period -> ``<closed at ms>:<sequence>``; a period absent here is open."""
     return f"{MONEY}:periods"

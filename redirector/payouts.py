@@ -39,6 +39,7 @@ from . import ids, keys, registry, settlement
 from .context import Context
 from .errors import Conflict, Forbidden, InvalidField, NotFound
 from .postbacks import events, outbox
+from .replication import run_replicated
 from .store import Script, StoreClient
 
 __all__ = [
@@ -358,7 +359,9 @@ def _mark(ctx: Context, payout_id: str, script: Script, field: str, text: str) -
     event = payout_event(events.PAYOUT_PAID if paid else events.PAYOUT_FAILED, after, now_ms, ctx)
     script_keys = [key] if paid else [key, keys.balances()]
     script_keys += [keys.money_sequence(), keys.outbox()]
-    answer = script(ctx.store, script_keys, [now_ms, note, *outbox.entries([event])])
+    args = [now_ms, note, *outbox.entries([event])]
+    replicas = ctx.settings.money_replicas
+    answer = run_replicated(ctx.store, script, script_keys, args, replicas, keys.money_replicated())
     if answer[0] == "missing":
         raise NotFound(f"payout {payout_id!r} not found")
     if answer[0] == "not_pending":

@@ -75,8 +75,16 @@ def receive(ctx: Context, storefront_id: str, event: OrderEvent) -> tuple[dict, 
 
     record = keys.delivery(storefront_id, event.webhook_id)
     busy = "the order is changing too fast; retry the event shortly"
+    settings = ctx.settings
     outcome = write(
-        ctx.store, storefront_id, event.order_id, record, decide, busy, ctx.settings.timezone
+        ctx.store,
+        storefront_id,
+        event.order_id,
+        record,
+        decide,
+        busy,
+        settings.timezone,
+        settings.money_replicas,
     )
     return outcome.response, outcome.replayed
 
@@ -133,6 +141,7 @@ def review(ctx: Context, storefront_id: str, order_id: str, action: str) -> dict
         decide,
         "the order is changing too fast; retry shortly",
         ctx.settings.timezone,
+        ctx.settings.money_replicas,
     )
     if outcome.replayed:
         raise Conflict(f"order was {REVIEWED[action]} already", requested_action=action)

@@ -31,6 +31,7 @@ from .. import keys, series
 from ..errors import Busy
 from ..library import ORDINAL_BITS
 from ..postbacks import events, outbox
+from ..replication import confirm_replicated, run_replicated
 from ..store import Script, ScriptCall, StoreClient
 from .lifecycle import ADMIN_STATUSES, HELD, Plan
 from .listing import index_keys
@@ -148,18 +149,25 @@ def write(
     decide: Callable[[Snapshot], Step],
     busy: str,
     tz: tzinfo,
+    replicas: int = 0,
 ) -> Outcome:
     """Read, decide, apply; again while the order or a period moved meanwhile.
 
     ``decide`` may refuse (raise); ``busy`` is the 503's message when the order
-    keeps changing for ``MAX_ATTEMPTS``; ``tz`` dates the money by day."""
+    keeps changing for ``MAX_ATTEMPTS``; ``tz`` dates the money by day. With
+    ``replicas``, nothing is answered, first time or replay, before that many
+    replicas hold the write (``replication``; else ``NotReplicated``, 503)."""
+    mark = keys.money_replicated()
     for _ in range(MAX_ATTEMPTS):
         seen = read(r, storefront_id, order_id, record_key)
         if seen.recorded is not None:
-            return Outcome(json.loads(seen.recorded), replayed=True)
+            # Applied before, perhaps by a request answered 503 as not yet replicated.
+            if confirm_replicated(r, record_key, mark, replicas):
+                return Outcome(json.loads(seen.recorded), replayed=True)
+            continue  # gone since the read (a failover lost it): decided and written again
         step = decide(seen)
         script, names, args = apply_call(storefront_id, seen.order, record_key, step, tz)
-        answer = script(r, names, args)
+        answer = run_replicated(r, script, names, args, replicas, mark)
         if answer[0] == "ok":
             return Outcome(step.response, replayed=False)
         if answer[0] == "dup":
