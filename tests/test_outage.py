@@ -29,7 +29,7 @@ import pytest
 import redis
 import requests
 
-from redirector import clicks, create_app, keys, spool
+from redirector import click_batches, clicks, create_app, keys, spool
 from redirector.config import Settings
 from redirector.errors import ConfigError, StoreUnavailable
 from redirector.links import local_date
@@ -167,7 +167,8 @@ def test_in_an_outage_only_links_redirected_recently_are_redirected(
     def away(*args: Any, **kw: Any) -> Any:
         raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("Redis is away")
 
-    monkeypatch.setattr(clicks, "record_click", away)
+    monkeypatch.setattr(clicks, "record_click", away)  # a click alone
+    monkeypatch.setattr(click_batches, "run_script_batch", away)  # with group commit
     spooled = click(kept)
     refused = click(disabled)
 
