@@ -55,13 +55,17 @@ _PENDING: Any = object()
 
 
 class _Waiting:
-    """One click in the queue, and what became of it (an outcome or an error)."""
+    """One click in the queue, and what became of it (an outcome or an error).
+    ``ready`` is held until the click is answered or its thread is handed the
+    lead: each waiting thread is woken once, and only for its own reason."""
 
-    __slots__ = ("answer", "calls")
+    __slots__ = ("answer", "calls", "ready")
 
     def __init__(self, calls: list[ScriptCall]) -> None:
         self.calls = calls
         self.answer: Any = _PENDING
+        self.ready = threading.Lock()
+        self.ready.acquire()
 
 
 class ClickBatches:
@@ -79,9 +83,9 @@ class ClickBatches:
         self.policy = policy
         self.replicas = replicas
         self.replica_timeout_ms = replica_timeout_ms
-        self._turn = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
-        self._sending = False
+        self._sending = False  # a leader holds the lead (it sends, or is about to)
         # Counted under the lock, for tests and benchmarks: batches sent, clicks in them.
         self.batches = 0
         self.clicks = 0
@@ -91,33 +95,44 @@ class ClickBatches:
         has answered it. Raises ``StoreUnavailable``, this click's own
         ``redis.RedisError``, or ``NotReplicated``."""
         mine = _Waiting(click_commands(click, self.policy, False))
-        turn = self._turn
-        with turn:
-            self._queue.append(mine)
-            while self._sending and mine.answer is _PENDING:
-                turn.wait()
-            if mine.answer is _PENDING:
-                self._sending = True
-                batch, self._queue = self._queue, []
-                self.batches += 1
-                self.clicks += len(batch)
+        with self._lock:
+            follow = self._sending
+            if follow:
+                self._queue.append(mine)
             else:
-                batch = []
-        if batch:
-            try:
-                self._send(batch)
-            finally:
-                with turn:
-                    for waiting in batch:  # only if _send itself failed midway
-                        if waiting.answer is _PENDING:
-                            waiting.answer = StoreUnavailable(STORE_AWAY)
-                    self._sending = False
-                    turn.notify_all()
+                self._sending = True
+        if follow:
+            mine.ready.acquire()  # answered, or handed the lead
+        if mine.answer is _PENDING:
+            self._lead(mine)
         answer = mine.answer
         if isinstance(answer, BaseException):
             raise answer
         outcome: ClickOutcome = answer
         return outcome
+
+    def _lead(self, mine: _Waiting) -> None:
+        """Send this click and every one queued behind the lead; then wake
+        each, and hand the lead to the first click queued meanwhile."""
+        with self._lock:
+            batch = [mine, *self._queue]
+            self._queue = []
+            self.batches += 1
+            self.clicks += len(batch)
+        try:
+            self._send(batch)
+        finally:
+            for waiting in batch:  # only if _send itself failed midway
+                if waiting.answer is _PENDING:
+                    waiting.answer = StoreUnavailable(STORE_AWAY)
+            with self._lock:
+                heir = self._queue.pop(0) if self._queue else None
+                self._sending = heir is not None
+            if heir is not None:
+                heir.ready.release()  # first: Redis waits for the next batch
+            for waiting in batch:
+                if waiting is not mine:
+                    waiting.ready.release()
 
     def _send(self, batch: Sequence[_Waiting]) -> None:
         """One round trip for the batch; each click's answer set in its place."""
