@@ -1,13 +1,15 @@
 """Group commit of the redirect's clicks: the clicks of a worker's concurrent
 requests go to Redis together, in fewer round trips than clicks.
 
-A request's thread queues its click's script calls (``clicks.click_commands``).
-If no round trip of this worker is in flight, it becomes the leader: it takes
-everything queued, sends it in one write (``store.run_script_batch``) and
-hands each waiting thread its own reply. Otherwise it waits; the clicks that
-queue while a round trip is in flight go together in the next. With nothing
-else queued the leader sends its own click at once: at low concurrency this
-is the one-click round trip of before, with no wait for company.
+A request's thread makes its click's script calls (``clicks.click_commands``).
+If no round trip of this worker is in flight, it leads: it sends its click
+and everything queued in one write (``store.run_script_batch``), then wakes
+each waiting thread with its own reply and hands the lead to the first click
+queued meanwhile. Otherwise it queues and sleeps on a lock of its own, woken
+once: answered, or to lead. With nothing else queued the leader sends its own
+click at once: at low concurrency this is the one-click round trip of
+before, with no wait for company. The batches are as large as the worker's
+threads allow, hence serve's 16 threads per worker (``cli``).
 
 Each click still has its script's answer before its 302 is sent. One click's
 error reply is that click's alone. A connection lost mid-batch raises

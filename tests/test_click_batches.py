@@ -8,6 +8,7 @@ redis-server processes."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ import pytest
 import redis
 
 from redirector import click_batches, clicks, create_app, keys
+from redirector.cli import GROUP_COMMIT_THREADS, gunicorn_options
 from redirector.click_batches import ClickBatches, NotReplicated
 from redirector.clicks import ClickFacts, ClickOutcome, ClickPolicy
 from redirector.config import Settings
@@ -410,3 +412,18 @@ def test_on_a_cluster_a_batch_waits_on_each_master_it_wrote_to() -> None:
         statuses = [replies[i][0] for i, c in enumerate(calls) if c[0] is clicks.CLICK]
         assert statuses == [302] * 12
         assert [cluster.hget(keys.link_stats(i), "clicks") for i in link_ids] == ["1"] * 12
+
+
+def test_serve_runs_group_commit_on_fewer_workers_with_more_threads(tmp_path: Path) -> None:
+    on_redis = {
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "REDIRECTOR_SECRET_KEYS": "a-secret-key-of-enough-length",
+        "REDIRECTOR_SPOOL_DIR": str(tmp_path / "spool"),
+    }
+    batched = gunicorn_options(Settings.from_env(on_redis), "127.0.0.1", 8000)
+    alone = gunicorn_options(
+        Settings.from_env({**on_redis, "REDIRECTOR_GROUP_COMMIT": "0"}), "127.0.0.1", 8000
+    )
+    cores = os.cpu_count() or 1
+    assert (batched["workers"], batched["threads"]) == (max(2, cores), GROUP_COMMIT_THREADS)
+    assert (alone["workers"], alone["threads"]) == (max(2, 2 * cores), 4)
