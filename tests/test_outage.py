@@ -681,6 +681,7 @@ def test_workers_killed_under_load_lose_no_answered_click(tmp_path: Path) -> Non
               f"{load.total('connection error')}; answers: {dict(load.answers)}")  # fmt: skip
 
         # A click on a worker killed between recording it and answering is
-        # counted, not answered: at most one per client connection.
-        assert answered <= in_redis <= answered + THREADS
+        # counted, not answered: at most one per client connection and kill
+        # (a worker's 16 threads may hold every connection's request at once).
+        assert answered <= in_redis <= answered + 2 * THREADS
         assert not any(o.startswith("500") for _, o in load.answers)
