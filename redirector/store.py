@@ -474,108 +474,17 @@ def _send(client: redis.Redis, packed: bytes, replies: int) -> list[Any]:
     return line.round_trip(packed, replies)
 
 
-# -- group commit: a batch of script calls, each answered on its own ---------------------
-# (``click_batches`` sends the redirect's clicks through here.)
-
-_WAIT = "WAIT"
+# -- for ``click_batches`` (group commit of clicks): the direct path, from outside --------
 
 
-def run_script_batch(
-    client: StoreClient, calls: Sequence[ScriptCall], replicas: int = 0, timeout_ms: int = 0
-) -> tuple[list[Any], int | None]:
-    """Run script calls of several requests in one round trip (per node, on a
-    cluster); answer each call's reply, an error reply as its value (one
-    call's error is its own), and, with ``replicas``, how many replicas
-    confirmed every write of the batch (``WAIT replicas timeout_ms``, sent
-    on the connection that wrote it, since WAIT covers only that client's
-    writes; on a cluster the least over the nodes written). On NOSCRIPT the
-    scripts are loaded and the calls that failed so are sent again, only
-    those. A connection lost raises ``StoreUnavailable`` for the whole
-    batch: whether each call ran is then unknown."""
-    if not calls:
-        return [], None
-    try:
-        if type(client) in _DIRECT:
-            return _batch_on(cast(redis.Redis, client), calls, replicas, timeout_ms)
-        if replicas and hasattr(client, "get_node_from_key"):
-            return _batch_on_nodes(client, calls, replicas, timeout_ms)
-        return _batch_in_pipeline(client, calls), None
-    except UNAVAILABLE_ERRORS as exc:
-        raise StoreUnavailable(STORE_AWAY) from exc
+def writes_directly(client: StoreClient) -> bool:
+    """Whether ``client`` is one Redis server that ``send_packed`` writes to."""
+    return type(client) in _DIRECT
 
 
-def _batch_on(
-    node: redis.Redis, calls: Sequence[ScriptCall], replicas: int, timeout_ms: int
-) -> tuple[list[Any], int | None]:
-    """The direct path (``_send``): the calls and the WAIT in one write."""
-    wait = hiredis.pack_command(cast(Any, (_WAIT, replicas, timeout_ms))) if replicas else b""
-    replies: list[Any] = [None] * len(calls)
-    todo: Sequence[int] = range(len(calls))
-    confirmed: int | None = None
-    for attempt in (1, 2):
-        packed = b"".join([calls[i][0].pack(calls[i][1], calls[i][2]) for i in todo]) + wait
-        answers = _send(node, packed, len(todo) + (1 if replicas else 0))
-        if replicas:
-            last = answers.pop()
-            # Of the last WAIT: it covers this connection's writes so far.
-            confirmed = last if isinstance(last, int) else 0
-        for i, answer in zip(todo, answers, strict=True):
-            replies[i] = answer
-        missing = [i for i in todo if isinstance(replies[i], NoScriptError)]
-        if not missing or attempt == 2:
-            break
-        for script in {calls[i][0].sha: calls[i][0] for i in missing}.values():
-            node.script_load(script.source)
-        todo = missing
-    return replies, confirmed
-
-
-def _batch_in_pipeline(client: StoreClient, calls: Sequence[ScriptCall]) -> list[Any]:
-    """A cluster (redis-py splits the pipeline per node) or the embedded store."""
-    replies: list[Any] = [None] * len(calls)
-    todo: Sequence[int] = range(len(calls))
-    for attempt in (1, 2):
-        pipe = client.pipeline(transaction=False)
-        for i in todo:
-            calls[i][0].queue(pipe, calls[i][1], calls[i][2])
-        for i, answer in zip(todo, pipe.execute(raise_on_error=False), strict=True):
-            replies[i] = answer
-        missing = [i for i in todo if isinstance(replies[i], NoScriptError)]
-        if not missing or attempt == 2:
-            break
-        for script in {calls[i][0].sha: calls[i][0] for i in missing}.values():
-            client.script_load(script.source)
-        todo = missing
-    return replies
-
-
-def _batch_on_nodes(
-    cluster: Any, calls: Sequence[ScriptCall], replicas: int, timeout_ms: int
-) -> tuple[list[Any], int | None]:
-    """A cluster with WAIT: the calls grouped by the master of their keys'
-    slot, each group and its WAIT on that master's own connection. A slot
-    that moved meanwhile answers MOVED for its calls, which count as the
-    store away (the caller spools them; the cluster's map is read again)."""
-    groups: dict[str, list[int]] = {}
-    nodes: dict[str, Any] = {}
-    for i, (_, call_keys, _) in enumerate(calls):
-        node = cluster.get_node_from_key(call_keys[0])
-        groups.setdefault(node.name, []).append(i)
-        nodes[node.name] = node
-    replies: list[Any] = [None] * len(calls)
-    least: int | None = None
-    moved = False
-    for name, members in groups.items():
-        node_client = nodes[name].redis_connection or cluster.get_redis_connection(nodes[name])
-        answers, confirmed = _batch_on(
-            node_client, [calls[i] for i in members], replicas, timeout_ms
-        )
-        for i, answer in zip(members, answers, strict=True):
-            if isinstance(answer, ResponseError) and str(answer).startswith(("MOVED", "ASK")):
-                moved = True
-                answer = redis.exceptions.TryAgainError(str(answer))
-            replies[i] = answer
-        least = confirmed if least is None else min(least, confirmed or 0)
-    if moved:
-        cluster.nodes_manager.initialize()
-    return replies, least
+def send_packed(client: Any, packed: bytes, replies: int) -> list[Any]:
+    """Write packed commands on this thread's own connection to ``client`` (one
+    Redis server: redis.Redis) and read ``replies`` replies back, an error reply
+    as its value; redis-py's ``ConnectionError``/``TimeoutError`` when the
+    connection fails."""
+    return _send(cast(redis.Redis, client), packed, replies)

@@ -21,12 +21,12 @@ import redis
 
 from redirector import click_batches, clicks, create_app, keys
 from redirector.cli import GROUP_COMMIT_THREADS, gunicorn_options
-from redirector.click_batches import ClickBatches, NotReplicated
+from redirector.click_batches import ClickBatches, NotReplicated, run_script_batch
 from redirector.clicks import ClickFacts, ClickOutcome, ClickPolicy
 from redirector.config import Settings
 from redirector.errors import ConfigError, StoreUnavailable
 from redirector.extension import context_of
-from redirector.store import STORE_AWAY, run_script_batch, wrap
+from redirector.store import STORE_AWAY, wrap
 
 from .conftest import ADMIN_TOKEN, DESKTOP_CHROME, TEA_WEB, Api
 from .servers import redis_cluster, redis_server, wait_until
