@@ -4,8 +4,10 @@ It is a plain WSGI callable in front of the Flask app, so a click pays for
 none of Flask's routing and request machinery. Per click it does, in order:
 verify the token (memoised), classify the user agent (memoised), read or issue
 the device id, then one round trip to the store that reads the link's state
-and destination and records the click (``clicks.record_click``). Only then is
-the answer sent, so a redirected click is always a recorded click.
+and destination and records the click (``clicks.record_click``; with group
+commit, ``click_batches``, the round trip is shared with the worker's other
+clicks in flight). Only then is the answer sent, so a redirected click is
+always a recorded click.
 
 When the store is unreachable, a link this worker redirected recently is still
 redirected, its click spooled to local disk and replayed once the store
