@@ -105,11 +105,15 @@ def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_until(
-        lambda: requests.get(url, timeout=1, allow_redirects=False).status_code < 500,
-        30,
-        " ".join(args[:3]),
-    )
+    try:
+        wait_until(
+            lambda: requests.get(url, timeout=1, allow_redirects=False).status_code < 500,
+            60,
+            " ".join(args[:3]),
+        )
+    except BaseException:
+        stop(proc)  # not left running when it did not come up in time
+        raise
     return proc
 
 
