@@ -16,14 +16,22 @@ p99 without raising its throughput). Rounds and medians because a small
 shared VM's speed drifts by a tenth from one minute to the next.
 
     .venv/bin/python -m bench.redirect [--seconds 8] [--rounds 3] [--connections 8]
-                                       [--redis-cpu N]
+                                       [--group-commit both|on|off] [--replica]
+                                       [--workers N] [--threads N] [--redis-cpu N]
+
+The service runs as one target per design: "service 1rt" (a round trip per
+click, ``REDIRECTOR_GROUP_COMMIT=0``), "service gc" (group commit), and with
+``--replica`` (a replica of the benchmark's Redis) "service gc+wait"
+(``REDIRECTOR_CLICK_REPLICAS=1``). Every target runs under the same gunicorn
+settings, ``serve``'s defaults unless ``--workers``/``--threads`` say others.
 
 ``--redis-cpu N`` pins Redis to CPU N and the targets and wrk to the other
 CPUs: Redis as on its own host, so that the ratio compares the app's side
 alone (on two cores, each target then has one core).
 
-Goals (issue 7): service >= 1.0x bare Flask throughput, p99 <= 15 ms, one
-Redis round trip per click, zero errors.
+Goals (issue 19): service >= 0.9x bare Flask throughput (median of the
+rounds, 32 connections), p99 <= 15 ms at 8 connections, zero errors, every
+click counted.
 """
 
 from __future__ import annotations
@@ -80,14 +88,14 @@ def private_spool() -> str:
     return tempfile.mkdtemp(prefix="redirector-bench-spool-")
 
 
-def gunicorn_args(settings: Settings, port: int) -> list[str]:
+def gunicorn_args(settings: Settings, port: int, threads: int | None = None) -> list[str]:
     """The production gunicorn settings, as command-line flags."""
     options = gunicorn_options(settings, "127.0.0.1", port)
     return [
         "--bind", options["bind"],
         "--workers", str(options["workers"]),
         "--worker-class", options["worker_class"],
-        "--threads", str(options["threads"]),
+        "--threads", str(threads or options["threads"]),
         "--keep-alive", str(options["keepalive"]),
         "--log-level", "warning",
     ]  # fmt: skip
@@ -97,11 +105,15 @@ def start(args: list[str], env: dict[str, str], url: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_until(
-        lambda: requests.get(url, timeout=1, allow_redirects=False).status_code < 500,
-        30,
-        " ".join(args[:3]),
-    )
+    try:
+        wait_until(
+            lambda: requests.get(url, timeout=1, allow_redirects=False).status_code < 500,
+            60,
+            " ".join(args[:3]),
+        )
+    except BaseException:
+        stop(proc)  # not left running when it did not come up in time
+        raise
     return proc
 
 
@@ -188,12 +200,59 @@ def human_clicks_answered(base: str) -> int:
     return int(float(match.group(1))) if match else 0
 
 
+@dataclass
+class Target:
+    """One server under load: the service in one of its designs, or a baseline."""
+
+    name: str
+    module: str
+    env: dict[str, str]
+    url: str = ""
+    base: str = ""
+    master: int = 0
+    link_id: str = ""
+
+    @property
+    def service(self) -> bool:
+        return self.module == "redirector.wsgi:app"
+
+
+def service_targets(env: dict[str, str], group_commit: str, replicas: int) -> list[Target]:
+    """The service's designs to measure: today's one-click round trip
+    ("service 1rt"), group commit ("service gc"), and group commit with WAIT
+    for ``replicas`` ("service gc+wait")."""
+
+    def service(name: str, **extra: str) -> Target:
+        return Target(name, "redirector.wsgi:app",
+                      {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir(), **extra})  # fmt: skip
+
+    made = []
+    if group_commit in ("off", "both"):
+        made.append(service("service 1rt", REDIRECTOR_GROUP_COMMIT="0"))
+    if group_commit in ("on", "both"):
+        made.append(service("service gc", REDIRECTOR_GROUP_COMMIT="1"))
+    if replicas:
+        made.append(service("service gc+wait", REDIRECTOR_GROUP_COMMIT="1",
+                            REDIRECTOR_CLICK_REPLICAS=str(replicas)))  # fmt: skip
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8, help="per target and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--group-commit", choices=("off", "on", "both"), default="both",
+        help="the service's designs to measure: one round trip per click, group commit, or both",
+    )  # fmt: skip
+    parser.add_argument(
+        "--replica", action="store_true",
+        help="give Redis a replica and measure group commit with REDIRECTOR_CLICK_REPLICAS=1 too",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, help="gunicorn workers, every target")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker, every target")
     parser.add_argument(
         "--redis-cpu",
         type=int,
@@ -204,10 +263,14 @@ def main() -> None:
     load = wrk if use_wrk else python_client
     print(f"load generator: {'wrk' if use_wrk else 'python client'}, {args.connections} "
           f"connections, {args.rounds} rounds of {args.seconds} s per target; "
-          f"{os.cpu_count()} cores")  # fmt: skip
+          f"{os.cpu_count()} cores; load average before: {_load_average()}")  # fmt: skip
 
     rounds: list[dict[str, Load]] = []
-    with redis_server() as redis_url, ExitStack() as running:
+    with ExitStack() as running:
+        redis_url = running.enter_context(redis_server())
+        if args.replica:
+            replica_url = running.enter_context(redis_server())
+            print(_attach_replica(redis_url, replica_url))
         if args.redis_cpu is not None:
             print(_pin_redis(redis_url, args.redis_cpu))
         env = {
@@ -216,84 +279,117 @@ def main() -> None:
             "REDIRECTOR_SECRET_KEYS": KEYS,
             "REDIRECTOR_SPOOL_DIR": private_spool(),
         }
+        if args.workers:
+            env["REDIRECTOR_WORKERS"] = str(args.workers)
         settings = Settings.from_env(env)
-        urls = {}
-        masters: dict[str, int] = {}
-        for name, target, extra_env in (
-            ("service", "redirector.wsgi:app",
-             {**env, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir()}),
-            ("bare flask", "bench.baselines:flask_app", {}),
-            ("bare wsgi", "bench.baselines:wsgi_app", {}),
-        ):  # fmt: skip
+        targets = [
+            *service_targets(env, args.group_commit, 1 if args.replica else 0),
+            Target("bare flask", "bench.baselines:flask_app", {}),
+            Target("bare wsgi", "bench.baselines:wsgi_app", {}),
+        ]
+        for target in targets:
             port = free_port()
-            probe = "/healthz" if name == "service" else "/r/x"
+            probe = "/healthz" if target.service else "/r/x"
             proc = start(
-                [sys.executable, "-m", "gunicorn", *gunicorn_args(settings, port), target],
-                extra_env,
+                [sys.executable, "-m", "gunicorn", *gunicorn_args(settings, port, args.threads),
+                 target.module],
+                target.env,
                 f"http://127.0.0.1:{port}{probe}",
-            )
+            )  # fmt: skip
             running.callback(stop, proc)
-            urls[name] = f"http://127.0.0.1:{port}"
-            masters[name] = proc.pid
-        base = urls["service"]
-        (link,) = make_links(over_http(base))
-        urls["service"] = f"{base}/r/{link['token']}"
-        urls["bare flask"] += "/r/x"
-        urls["bare wsgi"] += "/r/x"
-        for url in urls.values():
-            load(url, 2, args.connections)  # warm-up: workers, caches, connections
+            target.base = f"http://127.0.0.1:{port}"
+            target.master = proc.pid
+        services = [t for t in targets if t.service]
+        made = make_links(over_http(services[0].base), len(services))
+        for target, link in zip(services, made, strict=True):
+            target.url, target.link_id = f"{target.base}/r/{link['token']}", link["id"]
+        for target in targets:
+            if not target.service:
+                target.url = f"{target.base}/r/x"
+        for target in targets:
+            load(target.url, 2, args.connections)  # warm-up: workers, caches, connections
         time.sleep(0.5)  # let the warm-up's last requests finish before counting
 
         store = redis.Redis.from_url(redis_url)
-        before_counted = _clicks_counted(base, link["id"])
-        before_answered = human_clicks_answered(base)
-        redis_cpu = 0.0
-        worker_cpu: dict[str, float] = dict.fromkeys(urls, 0.0)
-        names = list(urls)
+        before = {t.name: (_clicks_counted(t.base, t.link_id), human_clicks_answered(t.base))
+                  for t in services}  # fmt: skip
+        redis_cpu: dict[str, float] = {t.name: 0.0 for t in services}
+        redis_reads: dict[str, int] = {t.name: 0 for t in services}
+        worker_cpu: dict[str, float] = {t.name: 0.0 for t in targets}
         for n in range(args.rounds):
             # Each round in another order, so that no target always runs first.
-            order = names[n % 3 :] + names[: n % 3]
+            order = targets[n % len(targets) :] + targets[: n % len(targets)]
             results: dict[str, Load] = {}
-            for name in order:
-                cpu_before = _cpu_seconds(store)
-                workers_before = _workers_cpu_seconds(masters[name])
-                results[name] = load(urls[name], args.seconds, args.connections)
-                worker_cpu[name] += _workers_cpu_seconds(masters[name]) - workers_before
-                if name == "service":
-                    redis_cpu += _cpu_seconds(store) - cpu_before
+            for target in order:
+                cpu_before, reads_before = _cpu_seconds(store), _reads(store)
+                workers_before = _workers_cpu_seconds(target.master)
+                results[target.name] = load(target.url, args.seconds, args.connections)
+                worker_cpu[target.name] += _workers_cpu_seconds(target.master) - workers_before
+                if target.service:
+                    redis_cpu[target.name] += _cpu_seconds(store) - cpu_before
+                    redis_reads[target.name] += _reads(store) - reads_before
             rounds.append(results)
         time.sleep(0.5)
-        counted = _clicks_counted(base, link["id"]) - before_counted
-        answered = human_clicks_answered(base) - before_answered
+        checks = {}
+        for t in services:
+            counted = _clicks_counted(t.base, t.link_id) - before[t.name][0]
+            answered = human_clicks_answered(t.base) - before[t.name][1]
+            checks[t.name] = (counted, answered)
+    report(rounds, targets, checks, redis_cpu, redis_reads, worker_cpu)
 
-    print(f"{'round':6} {'':12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+
+def report(
+    rounds: list[dict[str, Load]],
+    targets: list[Target],
+    checks: dict[str, tuple[int, int]],
+    redis_cpu: dict[str, float],
+    redis_reads: dict[str, int],
+    worker_cpu: dict[str, float],
+) -> None:
+    """Print the rounds, the medians and the checks; exit 1 on an error or a
+    count that differs."""
+    print(f"{'round':6} {'':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
           f"{'non-302':>8}")  # fmt: skip
     for n, results in enumerate(rounds, 1):
-        for name in ("service", "bare flask", "bare wsgi"):
-            r = results[name]
-            print(f"{n:<6} {name:12} {r.rate:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} "
+        for t in targets:
+            r = results[t.name]
+            print(f"{n:<6} {t.name:16} {r.rate:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} "
                   f"{r.errors:7d} {r.non_302:8d}")  # fmt: skip
-    to_flask = statistics.median(r["service"].rate / r["bare flask"].rate for r in rounds)
-    to_wsgi = statistics.median(r["service"].rate / r["bare wsgi"].rate for r in rounds)
-    p99 = statistics.median(r["service"].p99_ms for r in rounds)
-    service_requests = sum(r["service"].requests for r in rounds)
-    print(f"ratio service / bare flask: {to_flask:.2f} (median of the rounds; goal >= 1.0)")
-    print(f"ratio service / bare wsgi:  {to_wsgi:.2f}")
-    print(f"p99 service: {p99:.2f} ms (median of the rounds; goal <= 15)")
-    print(f"Redis CPU per click: {1e6 * redis_cpu / max(answered, 1):.0f} us "
-          "(used_cpu_user + used_cpu_sys over the service's loads)")  # fmt: skip
-    if all(worker_cpu.values()):
-        # What an app host spends per request when Redis has its own host.
-        per = {n: 1e6 * worker_cpu[n] / sum(r[n].requests for r in rounds) for n in worker_cpu}
-        print("gunicorn workers' CPU per request (user + sys): " + ", ".join(
-            f"{n} {v:.0f} us" for n, v in per.items()
-        ) + f"; service / bare flask {per['service'] / per['bare flask']:.2f}")  # fmt: skip
-    print(
-        f"clicks: generator saw {service_requests} answers, service answered {answered} "
-        f"redirects, Redis counted {counted}: {'equal' if counted == answered else 'DIFFERENT'}"
-    )
+    requests_of = {t.name: sum(r[t.name].requests for r in rounds) for t in targets}
+    per_request = {n: 1e6 * worker_cpu[n] / max(requests_of[n], 1) for n in worker_cpu}
+    flask_cpu = per_request["bare flask"] or 1
+    failed = False
+    for t in targets:
+        if not t.service:
+            continue
+        to_flask = statistics.median(r[t.name].rate / r["bare flask"].rate for r in rounds)
+        to_wsgi = statistics.median(r[t.name].rate / r["bare wsgi"].rate for r in rounds)
+        rate = statistics.median(r[t.name].rate for r in rounds)
+        p50 = statistics.median(r[t.name].p50_ms for r in rounds)
+        p99 = statistics.median(r[t.name].p99_ms for r in rounds)
+        counted, answered = checks[t.name]
+        print(
+            f"{t.name}: {rate:.0f} req/s, ratio to bare flask {to_flask:.2f} (goal >= 0.9), "
+            f"to bare wsgi {to_wsgi:.2f}; p50 {p50:.2f} ms, p99 {p99:.2f} ms (goal <= 15; "
+            "medians of the rounds)"
+        )
+        print(
+            f"  CPU per request: workers {per_request[t.name]:.0f} us "
+            f"({per_request[t.name] / flask_cpu:.2f} of bare flask's), Redis "
+            f"{1e6 * redis_cpu[t.name] / max(answered, 1):.0f} us; "
+            f"{answered / max(redis_reads[t.name], 1):.2f} clicks per Redis read"
+        )
+        print(
+            f"  clicks: generator saw {requests_of[t.name]} answers, service answered "
+            f"{answered} redirects, Redis counted {counted}: "
+            f"{'equal' if counted == answered else 'DIFFERENT'}"
+        )
+        failed = failed or counted != answered
+    print("gunicorn workers' CPU per request (user + sys): " + ", ".join(
+        f"{n} {v:.0f} us" for n, v in per_request.items()))  # fmt: skip
+    print(f"load average after: {_load_average()}")
     errors = sum(r[name].errors + r[name].non_302 for r in rounds for name in r)
-    if counted != answered or errors:
+    if failed or errors:
         sys.exit(1)
 
 
@@ -383,6 +479,25 @@ def _pin_redis(url: str, cpu: int) -> str:
         os.sched_setaffinity(int(task), {cpu})
     os.sched_setaffinity(0, others)
     return f"Redis pinned to CPU {cpu}; targets and load generator on CPUs {sorted(others)}"
+
+
+def _reads(store: redis.Redis) -> int:
+    """Read events Redis has handled: a batch of clicks is one."""
+    return int(store.info("stats")["total_reads_processed"])
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _attach_replica(master_url: str, replica_url: str) -> str:
+    """Make the second server a replica of the first; wait until it is in sync."""
+    master, replica = redis.Redis.from_url(master_url), redis.Redis.from_url(replica_url)
+    port = urlsplit(master_url).port
+    replica.execute_command("REPLICAOF", "127.0.0.1", str(port))
+    wait_until(lambda: master.info("replication")["connected_slaves"] == 1, 30, "the replica")
+    wait_until(lambda: replica.info("replication")["master_link_status"] == "up", 30, "sync")
+    return f"Redis has a replica at {replica_url} (asynchronous, on the same host)"
 
 
 def _cpu_seconds(store: redis.Redis) -> float:

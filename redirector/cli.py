@@ -36,10 +36,23 @@ from .store import connect
 log = logging.getLogger("redirector")
 
 
+# With group commit (``click_batches``) a worker's threads are what its batches
+# are made of: fewer workers with more threads each send fewer, larger batches
+# (docs/scaling.md, "Group commit").
+GROUP_COMMIT_THREADS = 16
+
+
 def worker_count(settings: Settings) -> int:
     if settings.embedded:
         return 1  # the embedded store lives in this one process
-    return settings.workers or max(2, 2 * (os.cpu_count() or 1))
+    per_core = 1 if settings.group_commit else 2
+    return settings.workers or max(2, per_core * (os.cpu_count() or 1))
+
+
+def thread_count(settings: Settings) -> int:
+    if settings.embedded:
+        return 8
+    return GROUP_COMMIT_THREADS if settings.group_commit else 4
 
 
 def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
@@ -47,7 +60,7 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": worker_count(settings),
         "worker_class": "gthread",
-        "threads": 8 if settings.embedded else 4,
+        "threads": thread_count(settings),
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,

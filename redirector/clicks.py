@@ -577,3 +577,8 @@ def device_entry(link_id: str, random: str, bucket: int) -> str:
     so that three fit in the 64 bytes of a compact hash value (a device with
     more clicks in a day moves its group's hash to the larger encoding)."""
     return f"{link_id}{random}{bucket}"
+
+
+def outcome_of(answer: Any) -> ClickOutcome:
+    """The click script's reply as an outcome (``click_batches`` reads it so)."""
+    return _outcome(answer)

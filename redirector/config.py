@@ -50,6 +50,9 @@ LANDING = "REDIRECTOR_LANDING"
 IMAGE_HOSTS = "REDIRECTOR_IMAGE_HOSTS"
 WEBHOOK_ALLOW_PRIVATE = "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE"
 MONEY_REPLICAS = "REDIRECTOR_MONEY_REPLICAS"
+GROUP_COMMIT = "REDIRECTOR_GROUP_COMMIT"
+CLICK_REPLICAS = "REDIRECTOR_CLICK_REPLICAS"
+CLICK_REPLICA_TIMEOUT_MS = "REDIRECTOR_CLICK_REPLICA_TIMEOUT_MS"
 
 # The programs file shipped beside the package in a source checkout (and copied
 # into the image); an installed wheel without it falls back to the defaults.
@@ -75,7 +78,9 @@ DEFAULT_AUTH_FAILURE_LIMIT = "20/minute"
 DEFAULT_LINK_CREATION_LIMIT = "60/minute;1000/day"
 DEFAULT_MIN_PAYOUT = 10_000  # minor units: 100.00 in a two-decimal currency
 MAX_MIN_PAYOUT = 10**12  # the largest amount an order may carry
-MAX_MONEY_REPLICAS = 16
+MAX_REPLICAS = 16  # WAIT's count: more replicas per master than any deployment runs
+DEFAULT_CLICK_REPLICA_TIMEOUT_MS = 100
+MAX_CLICK_REPLICA_TIMEOUT_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,12 @@ class Settings:
     # Replicas that must hold a money write before it is answered (``replication``):
     # 0, a single Redis's case, answers once the master has it.
     money_replicas: int = 0
+    # Clicks of concurrent requests sent to Redis together (``click_batches``).
+    group_commit: bool = True
+    # Replicas that must confirm a click's write before its 302 rests on it
+    # (``click_batches``); fewer in time, and the click is spooled. 0: off.
+    click_replicas: int = 0
+    click_replica_timeout_ms: int = DEFAULT_CLICK_REPLICA_TIMEOUT_MS
 
     @property
     def embedded(self) -> bool:
@@ -175,7 +186,9 @@ class Settings:
         landing_path = _settings_file(env, LANDING, SHIPPED_LANDING)
         landing = load_landing_rules(landing_path, LANDING)
         webhook_allow_private = _flag(env, WEBHOOK_ALLOW_PRIVATE)
-        money_replicas = _money_replicas(env, embedded)
+        money_replicas = _replicas(env, MONEY_REPLICAS, embedded)
+        group_commit = _flag(env, GROUP_COMMIT, default=True)
+        click_replicas, click_replica_timeout_ms = _click_replicas(env, embedded)
         return cls(
             redis_url=redis_url,
             redis_cluster_url=cluster_url,
@@ -202,6 +215,9 @@ class Settings:
             landing_path=landing_path,
             webhook_allow_private=webhook_allow_private,
             money_replicas=money_replicas,
+            group_commit=group_commit,
+            click_replicas=click_replicas,
+            click_replica_timeout_ms=click_replica_timeout_ms,
         )
 
 
@@ -396,26 +412,44 @@ def _min_payout(env: Mapping[str, str]) -> int:
     return int(text)
 
 
-def _money_replicas(env: Mapping[str, str], embedded: bool) -> int:
-    text = env.get(MONEY_REPLICAS, "").strip() or "0"
-    if not re.fullmatch(r"[0-9]{1,2}", text, re.ASCII) or int(text) > MAX_MONEY_REPLICAS:
-        raise ConfigError(
-            f"{MONEY_REPLICAS}={text!r} must be a whole number of replicas "
-            f"from 0 to {MAX_MONEY_REPLICAS}"
-        )
+def _replicas(env: Mapping[str, str], name: str, embedded: bool) -> int:
+    """Replicas a write waits for (``WAIT``): 0 to ``MAX_REPLICAS``, and only with Redis."""
+    text = env.get(name, "").strip() or "0"
+    if not re.fullmatch(r"[0-9]{1,2}", text, re.ASCII) or int(text) > MAX_REPLICAS:
+        raise ConfigError(f"{name}={text!r} must be a whole number from 0 to {MAX_REPLICAS}")
     if int(text) and embedded:
-        raise ConfigError(f"{MONEY_REPLICAS}={text} needs Redis: the embedded store has none")
+        raise ConfigError(f"{name}={text} needs Redis with replicas: the embedded store has none")
     return int(text)
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    """A yes/no setting: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (unset: no)."""
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """A yes/no setting: ``1``/``true``/``yes`` or ``0``/``false``/``no``."""
     text = env.get(name, "").strip().lower()
-    if text in ("", "0", "false", "no"):
+    if not text:
+        return default
+    if text in ("0", "false", "no"):
         return False
     if text in ("1", "true", "yes"):
         return True
     raise ConfigError(f"{name}={text!r} must be 1 or 0")
+
+
+def _click_replicas(env: Mapping[str, str], embedded: bool) -> tuple[int, int]:
+    """(replicas a click's write waits for, how long at most in ms)."""
+    replicas = _replicas(env, CLICK_REPLICAS, embedded)
+    timeout_text = env.get(CLICK_REPLICA_TIMEOUT_MS, "").strip()
+    timeout = DEFAULT_CLICK_REPLICA_TIMEOUT_MS
+    if timeout_text:
+        if (
+            not re.fullmatch(r"[0-9]{1,4}", timeout_text, re.ASCII)
+            or not 1 <= int(timeout_text) <= MAX_CLICK_REPLICA_TIMEOUT_MS
+        ):
+            raise ConfigError(
+                f"{CLICK_REPLICA_TIMEOUT_MS}={timeout_text!r} must be a whole number of "
+                f"milliseconds from 1 to {MAX_CLICK_REPLICA_TIMEOUT_MS}"
+            )
+        timeout = int(timeout_text)
+    return replicas, timeout
 
 
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:

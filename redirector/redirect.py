@@ -4,8 +4,10 @@ It is a plain WSGI callable in front of the Flask app, so a click pays for
 none of Flask's routing and request machinery. Per click it does, in order:
 verify the token (memoised), classify the user agent (memoised), read or issue
 the device id, then one round trip to the store that reads the link's state
-and destination and records the click (``clicks.record_click``). Only then is
-the answer sent, so a redirected click is always a recorded click.
+and destination and records the click (``clicks.record_click``; with group
+commit, ``click_batches``, the round trip is shared with the worker's other
+clicks in flight). Only then is the answer sent, so a redirected click is
+always a recorded click.
 
 When the store is unreachable, a link this worker redirected recently is still
 redirected, its click spooled to local disk and replayed once the store
@@ -40,6 +42,7 @@ from urllib.parse import quote, urlsplit
 import redis
 
 from . import bots, clicks, metrics
+from .click_batches import ClickBatches, NotReplicated
 from .clicks import DAY_MS, ClickFacts, ClickOutcome
 from .config import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE
 from .context import Context
@@ -142,6 +145,17 @@ class Redirector:
         }
         # With Redis only: the embedded store is never away.
         self.outage = None if settings.embedded else Outage(settings, ctx.store, self.policy)
+        # Clicks of concurrent requests share round trips (``click_batches``).
+        self.batches = (
+            ClickBatches(
+                ctx.store,
+                self.policy,
+                replicas=settings.click_replicas,
+                replica_timeout_ms=settings.click_replica_timeout_ms,
+            )
+            if settings.group_commit or settings.click_replicas
+            else None
+        )
         self._logged: set[type[BaseException]] = set()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -170,7 +184,14 @@ class Redirector:
             return self._store_error(start_response, visit.head, exc)
         click = self.click(environ, visit, now_ms)
         try:
-            outcome = clicks.record_click(self.store, click, self.policy)
+            if self.batches is not None:
+                outcome = self.batches.record(click)
+            else:
+                outcome = clicks.record_click(self.store, click, self.policy)
+        except NotReplicated as short:
+            outcome = short.outcome
+            if not self._spool_unreplicated(click):
+                return self._unavailable(start_response, visit.head)
         except StoreUnavailable:
             return self._offline(environ, start_response, visit, click)
         except redis.RedisError as exc:
@@ -324,6 +345,19 @@ class Redirector:
         if seen is None:
             return self._unavailable(start_response, visit.head)
         return self._found(environ, start_response, seen, visit, click.click_id)
+
+    def _spool_unreplicated(self, click: ClickFacts) -> bool:
+        """A click only the master holds is spooled too, before its 302 (a
+        replay of a click recorded already counts nothing); False when the
+        spool refuses it."""
+        if self.outage is None:
+            return False
+        try:
+            self.outage.spool.append(click.to_spool())
+        except OSError as exc:
+            self._log_once(exc, "the spool refusing a click")
+            return False
+        return True
 
     def _store_error(
         self, start_response: StartResponse, head: bool, exc: BaseException

@@ -285,9 +285,10 @@ class Spool:
             os.close(fd)
             raise
         self._fd, self._path, self._torn = fd, self.directory / name, False
+        # Also reached by clicks too few replicas confirmed (``click_batches``).
         log.warning(
-            "the store is unreachable: answering recently seen links and spooling their "
-            "clicks to %s until it returns",
+            "spooling clicks to %s until the store takes them (it is unreachable, or "
+            "fewer replicas than REDIRECTOR_CLICK_REPLICAS confirmed them)",
             self._path,
         )
 

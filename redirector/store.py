@@ -472,3 +472,19 @@ def _send(client: redis.Redis, packed: bytes, replies: int) -> list[Any]:
     if line is None:
         line = held[1][pool] = _ClickLine(pool)
     return line.round_trip(packed, replies)
+
+
+# -- for ``click_batches`` (group commit of clicks): the direct path, from outside --------
+
+
+def writes_directly(client: StoreClient) -> bool:
+    """Whether ``client`` is one Redis server that ``send_packed`` writes to."""
+    return type(client) in _DIRECT
+
+
+def send_packed(client: Any, packed: bytes, replies: int) -> list[Any]:
+    """Write packed commands on this thread's own connection to ``client`` (one
+    Redis server: redis.Redis) and read ``replies`` replies back, an error reply
+    as its value; redis-py's ``ConnectionError``/``TimeoutError`` when the
+    connection fails."""
+    return _send(cast(redis.Redis, client), packed, replies)

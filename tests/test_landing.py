@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from werkzeug.test import Client
 
 import redirector.cli
-from redirector import clicks, create_app, registry
+from redirector import click_batches, clicks, create_app, registry
 from redirector.config import Settings
 from redirector.console import landing as landing_page
 from redirector.console.views import CSP
@@ -558,7 +558,8 @@ def test_in_an_outage_a_recent_link_still_gets_its_page_and_the_click_is_spooled
     def away(*_: Any, **__: Any) -> Any:
         raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("Redis is away")
 
-    monkeypatch.setattr(clicks, "record_click", away)
+    monkeypatch.setattr(clicks, "record_click", away)  # a click alone
+    monkeypatch.setattr(click_batches, "run_script_batch", away)  # with group commit
     monkeypatch.setattr(registry, "product", away)
     response = click(phone, tea, WECHAT_IOS, headers={"Accept-Language": "en"})
 

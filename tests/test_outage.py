@@ -29,7 +29,7 @@ import pytest
 import redis
 import requests
 
-from redirector import clicks, create_app, keys, spool
+from redirector import click_batches, clicks, create_app, keys, spool
 from redirector.config import Settings
 from redirector.errors import ConfigError, StoreUnavailable
 from redirector.links import local_date
@@ -167,7 +167,8 @@ def test_in_an_outage_only_links_redirected_recently_are_redirected(
     def away(*args: Any, **kw: Any) -> Any:
         raise StoreUnavailable(STORE_AWAY) from redis.exceptions.ConnectionError("Redis is away")
 
-    monkeypatch.setattr(clicks, "record_click", away)
+    monkeypatch.setattr(clicks, "record_click", away)  # a click alone
+    monkeypatch.setattr(click_batches, "run_script_batch", away)  # with group commit
     spooled = click(kept)
     refused = click(disabled)
 
@@ -680,6 +681,7 @@ def test_workers_killed_under_load_lose_no_answered_click(tmp_path: Path) -> Non
               f"{load.total('connection error')}; answers: {dict(load.answers)}")  # fmt: skip
 
         # A click on a worker killed between recording it and answering is
-        # counted, not answered: at most one per client connection.
-        assert answered <= in_redis <= answered + THREADS
+        # counted, not answered: at most one per client connection and kill
+        # (a worker's 16 threads may hold every connection's request at once).
+        assert answered <= in_redis <= answered + 2 * THREADS
         assert not any(o.startswith("500") for _, o in load.answers)
