@@ -3,7 +3,9 @@
 Starts a private 3-master + 3-replica cluster (``cluster-node-timeout``
 1000 ms) on loopback and one ``redirector serve`` on it (2 workers, a private
 spool), with ``REDIRECTOR_MONEY_REPLICAS`` as ``--money-replicas`` says
-(default 1: each money write confirmed by its replica). Then, ``--kills``
+(default 1: each money write confirmed by its replica) and
+``REDIRECTOR_CLICK_REPLICAS`` as ``--click-replicas`` says (default 1: each
+batch of clicks confirmed, or spooled before its 302). Then, ``--kills``
 times, on the same cluster and service (``tests/failover_drill.py``):
 
 - clicks (4 keep-alive connections, a browser on a dozen links spread over the
@@ -67,22 +69,30 @@ def row(label: str, t: Tally) -> str:
     )
 
 
-def env_for(store: dict[str, str], spool: Path, money_replicas: int) -> dict[str, str]:
+def env_for(
+    store: dict[str, str], spool: Path, money_replicas: int, click_replicas: int = 0
+) -> dict[str, str]:
     return {
         **store,
         "REDIRECTOR_MONEY_REPLICAS": str(money_replicas),
+        "REDIRECTOR_CLICK_REPLICAS": str(click_replicas),
         "REDIRECTOR_ADMIN_TOKEN": ADMIN_TOKEN,
         "REDIRECTOR_SECRET_KEYS": SECRET_KEYS,
         "REDIRECTOR_SPOOL_DIR": str(spool),
     }
 
 
-def failovers(kills: int, before: float, after: float, money_replicas: int) -> None:
-    print(f"{kills} kills of the {{money}} master, REDIRECTOR_MONEY_REPLICAS={money_replicas}")
+def failovers(
+    kills: int, before: float, after: float, money_replicas: int, click_replicas: int
+) -> None:
+    print(
+        f"{kills} kills of the {{money}} master, REDIRECTOR_MONEY_REPLICAS={money_replicas}, "
+        f"REDIRECTOR_CLICK_REPLICAS={click_replicas}"
+    )
     tallies: list[Tally] = []
     with ClusterProcesses(masters=3, replicas=1) as cluster:
         spool = Path(tempfile.mkdtemp(prefix="redirector-bench-spool-"))
-        env = env_for({"REDIS_CLUSTER_URL": cluster.url}, spool, money_replicas)
+        env = env_for({"REDIS_CLUSTER_URL": cluster.url}, spool, money_replicas, click_replicas)
         log = tempfile.mkstemp(prefix="redirector-failover-", suffix=".log")[1]
         print(f"(the service's log: {log})")
         print(COLUMNS)
@@ -190,12 +200,19 @@ def main() -> None:
     parser.add_argument("--before", type=float, default=2.0, help="seconds of load before a kill")
     parser.add_argument("--after", type=float, default=3.0, help="seconds of load after promotion")
     parser.add_argument("--money-replicas", type=int, default=1)
+    parser.add_argument("--click-replicas", type=int, default=1)
     parser.add_argument("--callbacks", type=int, default=300, help="callbacks per cost round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-cost", action="store_true", help="skip the cost of WAIT")
     options = parser.parse_args()
     if options.kills:
-        failovers(options.kills, options.before, options.after, options.money_replicas)
+        failovers(
+            options.kills,
+            options.before,
+            options.after,
+            options.money_replicas,
+            options.click_replicas,
+        )
     if not options.no_cost:
         cost(options.callbacks, options.rounds)
 
