@@ -316,7 +316,7 @@ def test_bad_group_commit_settings_are_refused_naming_the_setting(
 
 
 def test_click_replicas_need_redis(env: dict[str, str]) -> None:
-    with pytest.raises(ConfigError, match="REDIRECTOR_CLICK_REPLICAS needs Redis"):
+    with pytest.raises(ConfigError, match="REDIRECTOR_CLICK_REPLICAS=1 needs Redis"):
         Settings.from_env({**env, "REDIRECTOR_CLICK_REPLICAS": "1"})
     on_redis = Settings.from_env(
         {**env, "REDIS_URL": "redis://127.0.0.1:1/0", "REDIRECTOR_CLICK_REPLICAS": "2"}
@@ -394,10 +394,10 @@ def test_a_click_no_replica_confirmed_is_spooled_before_its_302_and_counted_once
 
 
 def test_on_a_cluster_a_batch_waits_on_each_master_it_wrote_to() -> None:
-    with redis_cluster() as url:
+    with redis_cluster() as nodes:
         from redis.cluster import RedisCluster
 
-        cluster = wrap(RedisCluster.from_url(url, decode_responses=True))
+        cluster = wrap(RedisCluster.from_url(nodes.url, decode_responses=True))
         link_ids = [f"Link{n:06d}" for n in range(12)]  # over several slots and masters
         for link_id in link_ids:
             seed_link(cluster, link_id)
