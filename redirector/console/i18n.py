@@ -23,6 +23,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "app.name": ("redirector 导购控制台", "redirector console"),
     "yes": ("是", "yes"),
     # navigation
+    "nav.menu": ("主菜单", "Main menu"),
     "nav.dashboard": ("数据看板", "Dashboard"),
     "nav.statements": ("结算单", "Statements"),
     "nav.orders": ("订单", "Orders"),
