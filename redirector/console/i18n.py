@@ -75,6 +75,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Clicks over a flood threshold (too many from one IP or device in a short time): "
         "they still count as clicks, but orders attributed to them are held for review.",
     ),
+    "fig.actions": ("操作", "Actions"),
     "fig.orders": ("订单数", "Orders"),
     "fig.gmv": ("成交额 (GMV)", "GMV"),
     "fig.commission": ("佣金", "Commission"),
