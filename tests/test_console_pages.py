@@ -375,3 +375,16 @@ def test_the_delivery_log_pages_back_to_older_deliveries(
     html = text(client, older.group(1).replace("&amp;", "&"))
     assert re.findall(r'data-delivery="([^"]+)"', html) == newest_first[1:]
     assert 'id="older"' not in html and 'data-state="delivered"' in html
+
+
+def test_my_earnings_name_each_lines_account(client: Any, world: dict, month: Month) -> None:
+    """An earnings line names its account by id only: the agency's name for an
+    agency's creator, the creator's own for an independent one, never the slug."""
+    sign_in(client, world["alice"])
+    page = text(client, "/console/me/earnings?period=2026-03", EN)
+    lines = page[page.index('id="earnings-lines"') :]
+    assert ">Starlight MCN" in lines and ">starlight<" not in lines
+    sign_in(client, world["bob"])
+    page = text(client, "/console/me/earnings?period=2026-03", EN)
+    lines = page[page.index('id="earnings-lines"') :]
+    assert '<th scope="row" class="nowrap">Bob' in lines and ">bob<" not in lines

@@ -146,8 +146,14 @@ def my_earnings() -> Any:
     shown = figures.periods_since(first, current, PERIODS_SHOWN)
     history = [earnings.earnings(svc, _me(), p) for p in shown][::-1]
     menu = {Period.parse(mine["period"]), *figures.periods_since(first, current, 12)}
+    agency_id = registry.get_creator(svc.store, _me())["agency_id"]
     return page(
         "my_earnings.html",
+        # A line's account is the creator's own (independent) or an agency's:
+        # the earnings lines name the account by id only.
+        account_kind=lambda account_id: (
+            "creator" if account_id == _me() and account_id != agency_id else "agency"
+        ),
         earnings=mine,
         history=history,
         periods=[str(p) for p in sorted(menu, reverse=True)],
