@@ -309,6 +309,12 @@ def sign_in(page: Any, base: str, credential: str) -> None:
     expect(page).not_to_have_url(re.compile(r"/sign-in"))
 
 
+# Each chart's datasets as Chart.js holds them: (type, colour, drawing order).
+DRAWN = """() => Object.fromEntries([...document.querySelectorAll('figure.chart-card')].map(
+  f => [f.id, Chart.getChart(f.querySelector('canvas')).data.datasets.map(
+    d => [d.type, d.borderColor, d.order])]))"""
+
+
 def charts_drawn(page: Any, expected: int) -> None:
     expect(page.locator("canvas[data-drawn=true]")).to_have_count(expected)
 
@@ -393,7 +399,7 @@ def test_a_creator_signs_in_makes_a_link_copies_it_clicks_it_and_sees_the_counts
     stats = market.api("GET", f"/api/v1/links/{link['id']}", token=market.keys["gina"])["stats"]
     assert (stats["clicks"], stats["unique_clicks"], stats["bot_clicks"]) == (2, 1, 1)
     expect(fig(page.locator("#my-totals"), "clicks")).to_have_text("2")
-    charts_drawn(page, 1)
+    charts_drawn(page, 2)
     shot(page, "04-creator-counts-risen")
 
     page.click("#sign-out")
@@ -406,7 +412,16 @@ def test_the_admin_dashboard_shows_what_the_api_says(visit: Visit, market: Marke
     page, base = visit.page, market.base
     sign_in(page, base, ADMIN_TOKEN)
     expect(page).to_have_url(re.compile(r"/console/admin$"))
-    charts_drawn(page, 4)
+    charts_drawn(page, 5)
+    # As Chart.js drew them: clicks are bars, the others lines over them, each
+    # its own colour; channels and placements are bars only.
+    drawn = page.evaluate(DRAWN)
+    assert [d[0] for d in drawn["chart-clicks"]] == ["bar", "line", "line", "line"]
+    assert len({d[1] for d in drawn["chart-clicks"]}) == 4
+    assert all(d[2] == 0 for d in drawn["chart-clicks"][1:]) and drawn["chart-clicks"][0][2] == 1
+    for name in ("chart-channels", "chart-placements"):
+        assert [d[0] for d in drawn[name]] == ["bar", "bar"], name
+    assert [d[0] for d in drawn["chart-money"]] == ["line", "line"]
     links = market.api("GET", "/api/v1/links?limit=1000")["links"]
     tiles = page.locator("#all-time")
     for name in ("clicks", "unique_clicks", "bot_clicks", "orders", "gmv", "commission"):
@@ -431,7 +446,7 @@ def test_the_admin_dashboard_shows_what_the_api_says(visit: Visit, market: Marke
     page.click("a[data-lang=zh-CN]")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.locator("h1")).to_have_text("数据看板")
-    charts_drawn(page, 4)
+    charts_drawn(page, 5)
     shot(page, "06-admin-dashboard-zh")
     page.click("a[data-lang=en]")
     expect(page.locator("h1")).to_have_text("Dashboard")

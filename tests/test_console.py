@@ -501,7 +501,7 @@ def test_the_dashboard_adds_up_what_the_api_says(client: Any, world: dict, api: 
     row = html[html.index('id="by-channel"') :]
     row = row[row.index('data-key="weibo"') :]
     assert figure(row, "gmv") == sum(x["stats"]["gmv"] for x in weibo)
-    assert html.count("<canvas") == 4 and html.count("data-chart=") == 4
+    assert html.count("<canvas") == 5 and html.count("data-chart=") == 5
 
 
 def test_the_statement_page_is_the_apis_statement(client: Any, world: dict, api: Api, month):

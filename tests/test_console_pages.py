@@ -46,10 +46,11 @@ def text(client: Any, path: str, headers: dict[str, str] | None = None) -> str:
 def test_channels_are_named_in_the_viewers_language(client: Any, month: Month) -> None:
     sign_in(client, ADMIN_TOKEN)
     zh = text(client, "/console/admin", ZH)
-    assert '<th scope="row">微博</th>' in zh and '<th scope="row">抖音</th>' in zh
-    assert '<th scope="row">weibo</th>' not in zh
+    assert '<th scope="row" class="nowrap">微博</th>' in zh
+    assert '<th scope="row" class="nowrap">抖音</th>' in zh
+    assert not re.search(r'<th scope="row"[^>]*>weibo</th>', zh)
     en = text(client, "/console/admin", EN)
-    assert '<th scope="row">Weibo</th>' in en
+    assert '<th scope="row" class="nowrap">Weibo</th>' in en
 
 
 def test_the_current_period_reads_as_a_sentence(client: Any, month: Month) -> None:
@@ -374,3 +375,16 @@ def test_the_delivery_log_pages_back_to_older_deliveries(
     html = text(client, older.group(1).replace("&amp;", "&"))
     assert re.findall(r'data-delivery="([^"]+)"', html) == newest_first[1:]
     assert 'id="older"' not in html and 'data-state="delivered"' in html
+
+
+def test_my_earnings_name_each_lines_account(client: Any, world: dict, month: Month) -> None:
+    """An earnings line names its account by id only: the agency's name for an
+    agency's creator, the creator's own for an independent one, never the slug."""
+    sign_in(client, world["alice"])
+    page = text(client, "/console/me/earnings?period=2026-03", EN)
+    lines = page[page.index('id="earnings-lines"') :]
+    assert ">Starlight MCN" in lines and ">starlight<" not in lines
+    sign_in(client, world["bob"])
+    page = text(client, "/console/me/earnings?period=2026-03", EN)
+    lines = page[page.index('id="earnings-lines"') :]
+    assert '<th scope="row" class="nowrap">Bob' in lines and ">bob<" not in lines

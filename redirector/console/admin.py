@@ -6,8 +6,9 @@ What each dashboard figure is (and where it comes from):
   bot and suspicious clicks (a flood's clicks, counted in clicks too), and the
   attributed orders, net GMV and commission counted from ``paid`` on (a
   cancellation takes its order back out);
-- clicks per day: the links' per-day series added up (``links.daily_series``,
-  as ``GET /api/v1/links/{id}``), by local day in the service's time zone;
+- clicks, GMV and commission per day: the links' per-day series added up
+  (``series.link_series``, as ``GET /api/v1/links/{id}/series``), by local day
+  in the service's time zone (money on the day of the event that moved it);
 - settled per period: each period's statement totals (``settlement.statement``,
   as ``GET /api/v1/settlements/{period}``): orders settle in the month of their
   confirmation (plus holding days), so this is money by settlement month, not
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Response, flash, g, redirect, request, url_for
 
-from .. import closing, links, paging, registry, settlement
+from .. import closing, links, paging, registry, series, settlement
 from ..api import schemas
 from ..context import Context
 from ..extension import context
@@ -34,6 +36,7 @@ from .views import bp, link_with_url, page
 DAY_CHOICES = (7, 30, 90)
 PERIODS_SHOWN = 6
 PERIOD_MENU = 120
+DAILY_FIELDS = (*figures.SERIES_FIELDS, *figures.MONEY_FIELDS)
 LINKS_PER_PAGE = 50
 
 
@@ -58,7 +61,7 @@ class Dashboard:
     links: list[dict[str, Any]]
     totals: dict[str, int]
     dates: list[str]  # the days shown, oldest first
-    daily: dict[str, list[int]]  # per series field, a count per date
+    daily: dict[str, list[int]]  # per series field (clicks and money), a figure per date
     periods: list[Period]  # oldest first, the current one last
     statements: list[dict[str, Any]]  # one per period
     by_channel: dict[str, dict[str, int]]
@@ -69,8 +72,10 @@ def dashboard_figures(ctx: Context, days: int) -> Dashboard:
     """What the dashboard shows (see the top of this module for where each comes from)."""
     every_link = links.every_link(ctx.store)
     now, tz = ctx.clock.now(), ctx.settings.timezone
-    dates = figures.last_days(now.astimezone(tz).date(), days)
-    series = (links.daily_series(ctx.store, x["id"]) for x in every_link)
+    today = now.astimezone(tz).date()
+    dates = figures.last_days(today, days)
+    first = date.fromisoformat(dates[0])
+    per_link = (series.link_series(ctx.store, x["id"], first, today) for x in every_link)
     periods = figures.periods_since(
         settlement.first_period(ctx.store), period_of(now, tz), PERIODS_SHOWN
     )
@@ -78,7 +83,7 @@ def dashboard_figures(ctx: Context, days: int) -> Dashboard:
         links=every_link,
         totals=figures.total_stats(every_link),
         dates=dates,
-        daily=figures.daily_totals(series, dates),
+        daily=figures.daily_totals(per_link, dates, DAILY_FIELDS),
         periods=periods,
         statements=[settlement.statement(ctx, p) for p in periods],
         by_channel=figures.stats_by(every_link, "channel", sorted(ctx.settings.programs)),
@@ -86,23 +91,21 @@ def dashboard_figures(ctx: Context, days: int) -> Dashboard:
     )
 
 
-def _dataset(label: str, unit: str, data: list[int], kind: str | None = None) -> dict[str, Any]:
-    """One series of a chart; ``kind`` draws it otherwise than its chart (a line on bars)."""
-    return {"label": _t(label), "unit": unit, **({"kind": kind} if kind else {}), "data": data}
+def _field(field: str) -> str:
+    return _t(f"fig.{field}")
 
 
-def _money_and_clicks(
-    groups: dict[str, dict[str, int]], label: Callable[[str], str]
-) -> dict[str, Any]:
+def _dataset(field: str, unit: str, data: list[int], draw: str | None = None) -> dict[str, Any]:
+    return figures.dataset(_field(field), field, unit, data, draw)
+
+
+def _money_by(groups: dict[str, dict[str, int]], label: Callable[[str], str]) -> dict[str, Any]:
+    """Categories as bars side by side, never a line joining them (no trend between channels)."""
     names = list(groups)
     return figures.chart(
         "bar",
         [label(n) for n in names],
-        [
-            _dataset("fig.gmv", "money", [groups[n]["gmv"] for n in names]),
-            _dataset("fig.commission", "money", [groups[n]["commission"] for n in names]),
-            _dataset("fig.clicks", "count", [groups[n]["clicks"] for n in names], "line"),
-        ],
+        [_dataset(f, "money", [groups[n][f] for n in names]) for f in figures.MONEY_FIELDS],
     )
 
 
@@ -114,22 +117,19 @@ def dashboard_charts(board: Dashboard) -> dict[str, Any]:
     """The dashboard's charts, in the console's language."""
     totals = [s["totals"] for s in board.statements]
     return {
-        "clicks": figures.chart(
-            "line",
-            [d[5:] for d in board.dates],
-            [_dataset(f"fig.{name}", "count", board.daily[name]) for name in figures.SERIES_FIELDS],
-        ),
+        "clicks": figures.clicks_chart(board.dates, board.daily, _field),
+        "money": figures.money_chart(board.dates, board.daily, _field),
         "periods": figures.chart(
             "bar",
             [str(p) for p in board.periods],
             [
-                _dataset("fig.gmv", "money", [t["gmv"] for t in totals]),
-                _dataset("fig.commission", "money", [t["commission"] for t in totals]),
-                _dataset("fig.orders", "count", [t["orders"] for t in totals], "line"),
+                _dataset("gmv", "money", [t["gmv"] for t in totals]),
+                _dataset("commission", "money", [t["commission"] for t in totals]),
+                _dataset("orders", "count", [t["orders"] for t in totals], "line"),
             ],
         ),
-        "channels": _money_and_clicks(board.by_channel, words.channel_name),
-        "placements": _money_and_clicks(board.by_placement, _placement_label),
+        "channels": _money_by(board.by_channel, words.channel_name),
+        "placements": _money_by(board.by_placement, _placement_label),
     }
 
 

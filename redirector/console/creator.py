@@ -9,13 +9,14 @@ A link's QR code and raw clicks are answered by the API's own functions
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import flash, g, redirect, request, url_for
 from pydantic import ValidationError
 
-from .. import earnings, links, paging, qrcodes, quota, registry, settlement
+from .. import earnings, links, paging, qrcodes, quota, registry, series, settlement
 from ..api import link_schemas, schemas
 from ..api.links import clicks_csv, qr_response
 from ..errors import RedirectorError
@@ -27,10 +28,16 @@ from .views import bp, link_with_url, page
 
 PERIODS_SHOWN = 6
 CHART_DAYS = 30
+# Unique clicks and money: a creator's own bot and suspicious clicks are not shown.
+DAILY_FIELDS = ("clicks", "unique_clicks", *figures.MONEY_FIELDS)
 
 
 def _t(key: str, **values: Any) -> str:
     return i18n.translate(key, g.lang, **values)
+
+
+def _field(field: str) -> str:
+    return _t(f"fig.{field}")
 
 
 def _me() -> str:
@@ -45,15 +52,11 @@ def my_links() -> Any:
     mine = [link_with_url(x) for x in links.every_link(store, _me())]
     products = registry.list_products(store, active=True, by_title=True)
     titles = {p["id"]: p["title"] for p in registry.list_products(store)}
-    dates = figures.last_days(svc.clock.now().astimezone(tz).date(), CHART_DAYS)
-    daily = figures.daily_totals((links.daily_series(store, x["id"]) for x in mine), dates)
-    chart = figures.chart(
-        "line",
-        [d[5:] for d in dates],
-        [
-            {"label": _t("fig.clicks"), "unit": "count", "data": daily["clicks"]},
-            {"label": _t("fig.unique_clicks"), "unit": "count", "data": daily["unique_clicks"]},
-        ],
+    today = svc.clock.now().astimezone(tz).date()
+    dates = figures.last_days(today, CHART_DAYS)
+    first = date.fromisoformat(dates[0])
+    daily = figures.daily_totals(
+        (series.link_series(store, x["id"], first, today) for x in mine), dates, DAILY_FIELDS
     )
     return page(
         "my_links.html",
@@ -65,7 +68,8 @@ def my_links() -> Any:
         channels=sorted(svc.settings.programs),
         placements=links.PLACEMENTS,
         sub_id_names=links.SUB_ID_NAMES,
-        clicks_chart=chart,
+        clicks_chart=figures.clicks_chart(dates, daily, _field),
+        money_chart=figures.money_chart(dates, daily, _field),
         new_link=request.args.get("new"),
         form=request.args,
     )
@@ -142,8 +146,14 @@ def my_earnings() -> Any:
     shown = figures.periods_since(first, current, PERIODS_SHOWN)
     history = [earnings.earnings(svc, _me(), p) for p in shown][::-1]
     menu = {Period.parse(mine["period"]), *figures.periods_since(first, current, 12)}
+    agency_id = registry.get_creator(svc.store, _me())["agency_id"]
     return page(
         "my_earnings.html",
+        # A line's account is the creator's own (independent) or an agency's:
+        # the earnings lines name the account by id only.
+        account_kind=lambda account_id: (
+            "creator" if account_id == _me() and account_id != agency_id else "agency"
+        ),
         earnings=mine,
         history=history,
         periods=[str(p) for p in sorted(menu, reverse=True)],
@@ -160,9 +170,15 @@ def my_link(link_id: str) -> Any:
     """One link: its URL, its QR code to show and download, its sub-ids and stats."""
     svc = context()
     link = link_with_url(_my_link(link_id))
+    today = svc.clock.now().astimezone(svc.settings.timezone).date()
+    dates = figures.last_days(today, CHART_DAYS)
+    days = series.link_series(svc.store, link_id, date.fromisoformat(dates[0]), today)
+    daily = figures.daily_totals([days], dates, series.FIELDS)
     return page(
         "my_link.html",
         link=link,
+        clicks_chart=figures.clicks_chart(dates, daily, _field),
+        money_chart=figures.money_chart(dates, daily, _field),
         product=registry.get_product(svc.store, link["product_id"]),
         retention_days=svc.settings.retention_seconds // 86400,
     )

@@ -2,13 +2,13 @@
 
 Nothing here computes a figure of its own: the inputs are the link documents
 (``links.list_links``, the same stats ``GET /api/v1/links`` shows), their
-per-day series (``links.daily_series``) and statements
+per-day series (``series.link_series``, as ``GET /api/v1/links/{id}/series``) and statements
 (``settlement.statement``); these functions only add them up. Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,7 +16,21 @@ from ..links import STAT_FIELDS
 from ..periods import Period
 
 SERIES_FIELDS = ("clicks", "unique_clicks", "bot_clicks", "suspicious_clicks")
+MONEY_FIELDS = ("gmv", "commission")
 NO_PLACEMENT = "-"
+
+# One colour per figure, the same on every chart, from the Okabe-Ito palette:
+# told apart with the common colour-vision deficiencies, and each is also told
+# apart by its drawing (bars, a line, a dashed line) and named in the legend.
+COLOURS = {
+    "clicks": "#0072B2",
+    "unique_clicks": "#E69F00",
+    "bot_clicks": "#CC79A7",
+    "suspicious_clicks": "#D55E00",
+    "orders": "#000000",
+    "gmv": "#009E73",
+    "commission": "#56B4E9",
+}
 
 
 def zero() -> dict[str, int]:
@@ -67,17 +81,19 @@ def last_days(today: date, days: int) -> list[str]:
 
 
 def daily_totals(
-    series: Iterable[Iterable[Mapping[str, Any]]], dates: Sequence[str]
+    series: Iterable[Iterable[Mapping[str, Any]]],
+    dates: Sequence[str],
+    fields: Sequence[str] = SERIES_FIELDS,
 ) -> dict[str, list[int]]:
-    """Per-day series of many links added up over ``dates`` (days without clicks: 0)."""
+    """Per-day series of many links added up over ``dates`` (days without any: 0)."""
     index = {day: i for i, day in enumerate(dates)}
-    totals = {name: [0] * len(dates) for name in SERIES_FIELDS}
+    totals = {name: [0] * len(dates) for name in fields}
     for one in series:
         for point in one:
             i = index.get(point["date"])
             if i is None:
                 continue
-            for name in SERIES_FIELDS:
+            for name in fields:
                 totals[name][i] += point[name]
     return totals
 
@@ -99,9 +115,49 @@ def periods_since(first: Period | None, current: Period, most: int) -> list[Peri
     return [p for p in recent_periods(current, most) if p >= first] or [current]
 
 
+def dataset(
+    label: str, field: str, unit: str, data: Sequence[int], draw: str | None = None
+) -> dict[str, Any]:
+    """One series of a chart, in the colour of its figure (``COLOURS``). ``draw``
+    draws it otherwise than its chart's type: ``bar``, ``line`` or ``dashed`` (a line)."""
+    return {
+        "label": label,
+        "field": field,
+        "unit": unit,
+        "color": COLOURS[field],
+        **({"draw": draw} if draw else {}),
+        "data": list(data),
+    }
+
+
 def chart(
     kind: str, labels: Sequence[str], datasets: Sequence[Mapping[str, Any]], **options: Any
 ) -> dict[str, Any]:
     """What ``static/charts.js`` draws: each dataset names its unit (``money`` in
     minor units, or ``count``), so the axis and the tooltips write it right."""
     return {"type": kind, "labels": list(labels), "datasets": list(datasets), **options}
+
+
+def clicks_chart(
+    dates: Sequence[str], daily: Mapping[str, Sequence[int]], name: Callable[[str], str]
+) -> dict[str, Any]:
+    """Clicks per day as bars and, over them, unique clicks as a line (never hidden
+    under the clicks, which they never exceed); bot and suspicious clicks dashed.
+    ``name`` gives a figure's label in the page's language."""
+    draws = {"clicks": "bar", "bot_clicks": "dashed", "suspicious_clicks": "dashed"}
+    return chart(
+        "line",
+        [d[5:] for d in dates],
+        [dataset(name(f), f, "count", daily[f], draws.get(f)) for f in SERIES_FIELDS if f in daily],
+    )
+
+
+def money_chart(
+    dates: Sequence[str], daily: Mapping[str, Sequence[int]], name: Callable[[str], str]
+) -> dict[str, Any]:
+    """GMV and commission per local day: a line through time."""
+    return chart(
+        "line",
+        [d[5:] for d in dates],
+        [dataset(name(f), f, "money", daily[f]) for f in MONEY_FIELDS],
+    )

@@ -23,6 +23,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "app.name": ("redirector 导购控制台", "redirector console"),
     "yes": ("是", "yes"),
     # navigation
+    "nav.menu": ("主菜单", "Main menu"),
     "nav.dashboard": ("数据看板", "Dashboard"),
     "nav.statements": ("结算单", "Statements"),
     "nav.orders": ("订单", "Orders"),
@@ -74,6 +75,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Clicks over a flood threshold (too many from one IP or device in a short time): "
         "they still count as clicks, but orders attributed to them are held for review.",
     ),
+    "fig.actions": ("操作", "Actions"),
     "fig.orders": ("订单数", "Orders"),
     "fig.gmv": ("成交额 (GMV)", "GMV"),
     "fig.commission": ("佣金", "Commission"),
@@ -150,8 +152,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chart.by_channel": ("按渠道", "By channel"),
     "chart.by_placement": ("按内容形式", "By placement"),
     "chart.by_link_stats_note": (
-        "链接统计之和（累计）：成交额与佣金（左轴），点击（右轴）。",
-        "Link stats added up (all time): GMV and commission (left axis), clicks (right axis).",
+        "链接统计之和（累计）：成交额与佣金，各为一根柱。点击数见下表。",
+        "Link stats added up (all time): GMV and commission, one bar each. "
+        "Clicks are in the table below.",
+    ),
+    "chart.link_per_day_note": (
+        "本链接的每日序列（与 API 的 series 相同），按 {timezone} 本地日期。",
+        "This link's per-day series (as the API's series gives it), by local day in {timezone}.",
+    ),
+    "chart.money_per_day": (
+        "近 {days} 天每日成交额与佣金",
+        "GMV and commission per day, last {days} days",
+    ),
+    "chart.money_per_day_note": (
+        "各链接的每日序列之和，按 {timezone} 本地日期：付款日计入，退款与取消在其发生日扣除。",
+        "Every link's per-day series added up, by local day in {timezone}: "
+        "a payment adds on its day, a refund or cancellation takes off on its own.",
     ),
     # statements
     "statement.title": ("{period} 结算单", "Statement {period}"),

@@ -1,14 +1,18 @@
 /* Draws every <canvas data-chart='{...}'> with Chart.js (vendored: chart.umd.js).
  *
- * The data attribute holds {type, labels, datasets: [{label, data, unit, kind?}],
- * horizontal?}. A dataset's unit is "money" (integer minor units, written as
- * ¥1,234.56) or "count"; money goes on one axis, counts on another (on the right
- * when both are shown). No inline script: the page's CSP allows only files
- * from this origin. */
+ * The data attribute holds {type, labels, datasets: [{label, data, unit, color?,
+ * draw?}], horizontal?}. A dataset's unit is "money" (integer minor units,
+ * written as ¥1,234.56) or "count"; money goes on one axis, counts on another
+ * (on the right when both are shown). Its colour is its figure's (the server
+ * picks it, the same on every chart); draw is "bar", "line" or "dashed" when it
+ * is drawn otherwise than its chart's type. Lines are straight between points:
+ * a smoothed curve invents values between days. No inline script: the page's
+ * CSP allows only files from this origin. */
 (function () {
   "use strict";
 
-  var PALETTE = ["#c2410c", "#0f766e", "#6d28d9", "#b45309", "#1d4ed8", "#be123c"];
+  // Okabe-Ito, for datasets the server gives no colour.
+  var PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"];
   var SYMBOLS = { CNY: "¥" };
 
   function money(minor, currency) {
@@ -34,8 +38,10 @@
     var valueAxis = spec.horizontal ? "x" : "y";
 
     var datasets = spec.datasets.map(function (d, i) {
-      var color = PALETTE[i % PALETTE.length];
-      var line = (d.kind || spec.type) === "line";
+      var color = d.color || PALETTE[i % PALETTE.length];
+      var draw = d.draw || spec.type;
+      var line = draw !== "bar";
+      var dashed = draw === "dashed";
       return {
         type: line ? "line" : "bar",
         label: d.label,
@@ -43,11 +49,14 @@
         unit: d.unit,
         yAxisID: spec.horizontal ? undefined : (both ? d.unit : "y"),
         xAxisID: spec.horizontal ? "x" : undefined,
-        backgroundColor: line ? color : color + "cc",
+        backgroundColor: line ? color : color + "b3",
         borderColor: color,
         borderWidth: line ? 2 : 0,
-        pointRadius: line ? 2 : 0,
-        cubicInterpolationMode: "monotone",
+        borderDash: dashed ? [6, 4] : [],
+        pointRadius: line ? 2.5 : 0,
+        pointStyle: dashed ? "triangle" : "circle",
+        tension: 0,
+        // lines over bars: a line is never hidden under a bar
         order: line ? 0 : 1
       };
     });
