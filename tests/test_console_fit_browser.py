@@ -22,7 +22,6 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from redirector.simulate import FRAUD_OFF, Options, Simulation
+from redirector.simulate import Options, Simulation
 
 from .conftest import ADMIN_TOKEN, SECRET_KEYS
 from .servers import redis_for_server, service
@@ -124,15 +123,10 @@ desktop => {
 """
 
 
-def simulator_settings(directory: str) -> dict[str, str]:
-    """What the service needs today for the simulator's run to agree with its
-    books: no flood thresholds (its devices share this machine's address), and
-    postbacks allowed to its receiver on loopback. Instant conversions stay on
-    (3 s, past the simulator's orders) so the sweep's own held order is held.
-    Drop this once the simulator runs on the default settings."""
-    path = Path(directory) / "fraud.toml"
-    path.write_text(FRAUD_OFF.replace("min_seconds = 0", "min_seconds = 3"), encoding="utf-8")
-    return {"REDIRECTOR_FRAUD": str(path), "REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1"}
+def simulator_settings() -> dict[str, str]:
+    """The simulator runs on the default fraud rules (its phones come from
+    distinct loopback addresses); its postback receiver is on loopback."""
+    return {"REDIRECTOR_WEBHOOK_ALLOW_PRIVATE": "1"}
 
 
 @dataclass
@@ -176,11 +170,8 @@ def market() -> Iterator[tuple[Market, Month]]:
     }
     real = os.environ.get("REDIS_URL") or os.environ.get("REDIS_CLUSTER_URL")
     with (
-        tempfile.TemporaryDirectory() as settings_dir,
         redis_for_server() if real else contextlib.nullcontext({"REDIS_URL": ""}) as store_env,
-        service(
-            {**env, **store_env, **simulator_settings(settings_dir)}, workers=2 if real else 1
-        ) as base,
+        service({**env, **store_env, **simulator_settings()}, workers=2 if real else 1) as base,
     ):
         m = Market(base)
         simulate_february(m)
