@@ -50,13 +50,17 @@ pytestmark = pytest.mark.server
 
 SHOTS = Path(os.environ.get("CONSOLE_SHOTS") or "/tmp/shots/console")
 WIDTHS = (1280, 390)
+# axe runs once per page and language, on the phone's layout: the one with
+# the most scrolling regions and the tightest text (both widths passed with
+# no serious or critical violation when it was written; half the sweep's time).
+AXE_WIDTH = 390
 # The console header on a 390 px phone: brand and account on one row, the menu
 # one row that scrolls sideways (it took six rows when it wrapped).
 PHONE_HEADER_MAX = 110
 # The simulated month: small enough to add well under a minute to the sweep.
 SIM_START = date(2026, 3, 6)
 SIM_MONTH = "2026-03"
-SIM = Options(days=30, start=SIM_START, creators=6, orders_per_day=10, quiet=True)
+SIM = Options(days=30, start=SIM_START, creators=6, orders_per_day=6, quiet=True)
 AXE_JS = Path(pytest.importorskip("axe_playwright_python").__file__).with_name("axe.min.js")
 # axe's impacts, worst last; the sweep fails on the last two.
 IMPACTS = ("minor", "moderate", "serious", "critical")
@@ -322,7 +326,7 @@ def write_axe_summary(runs: dict[str, list[dict[str, Any]]]) -> None:
     (SHOTS / "axe-summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_every_page_fits_and_passes_axe_at_both_widths_in_both_languages(
+def test_every_page_fits_at_both_widths_and_passes_axe_in_both_languages(
     chromium: Any, market: tuple[Market, Month]
 ) -> None:
     m, month = market
@@ -350,12 +354,13 @@ def test_every_page_fits_and_passes_axe_at_both_widths_in_both_languages(
                     )
                     if width < 1280 and header > PHONE_HEADER_MAX:
                         found.append(f"{where}: header {header:.0f} px > {PHONE_HEADER_MAX}")
-                    runs[where] = axe(page, axe_source)
-                    found += [
-                        f"{where}: axe {v['impact']} {v['id']} at {v['where']}"
-                        for v in runs[where]
-                        if v["impact"] in FAILING
-                    ]
+                    if width == AXE_WIDTH:
+                        runs[where] = axe(page, axe_source)
+                        found += [
+                            f"{where}: axe {v['impact']} {v['id']} at {v['where']}"
+                            for v in runs[where]
+                            if v["impact"] in FAILING
+                        ]
                     page.screenshot(
                         path=str(SHOTS / f"{who}-{slug(path)}-{lang}-{width}.png"), full_page=True
                     )

@@ -19,6 +19,7 @@ from .servers import redis_cluster, service
 
 
 @pytest.mark.server
+@pytest.mark.own_store  # a cluster of its own, whatever REDIS_URL says
 def test_a_master_killed_under_load_loses_no_answered_click_or_callback() -> None:
     with redis_cluster(masters=3, replicas=1) as cluster:
         spool_root = Path(tempfile.mkdtemp(prefix="redirector-spool-"))

@@ -26,9 +26,11 @@ from redirector.store import Script
 from .conftest import ADMIN_TOKEN, SECRET_KEYS, Shop, advance, error_of
 from .servers import redis_server, wait_until
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server is not installed"
-)
+# own_store: a master and replica of its own, whatever REDIS_URL says.
+pytestmark = [
+    pytest.mark.own_store,
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server"),
+]
 
 
 @pytest.mark.parametrize("value", ["x", "-1", "17", "1.5", "٣"])
