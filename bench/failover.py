@@ -4,8 +4,8 @@ Starts a private 3-master + 3-replica cluster (``cluster-node-timeout``
 1000 ms) on loopback and one ``redirector serve`` on it (2 workers, a private
 spool), with ``REDIRECTOR_MONEY_REPLICAS`` as ``--money-replicas`` says
 (default 1: each money write confirmed by its replica) and
-``REDIRECTOR_CLICK_REPLICAS`` as ``--click-replicas`` says (default 1: each
-batch of clicks confirmed, or spooled before its 302). Then, ``--kills``
+``REDIRECTOR_CLICK_REPLICAS`` as ``--click-replicas`` says (default 0, as
+``serve``'s; 1: each batch of clicks confirmed, or spooled before its 302). Then, ``--kills``
 times, on the same cluster and service (``tests/failover_drill.py``):
 
 - clicks (4 keep-alive connections, a browser on a dozen links spread over the
@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument("--before", type=float, default=2.0, help="seconds of load before a kill")
     parser.add_argument("--after", type=float, default=3.0, help="seconds of load after promotion")
     parser.add_argument("--money-replicas", type=int, default=1)
-    parser.add_argument("--click-replicas", type=int, default=1)
+    parser.add_argument("--click-replicas", type=int, default=0)
     parser.add_argument("--callbacks", type=int, default=300, help="callbacks per cost round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-cost", action="store_true", help="skip the cost of WAIT")
