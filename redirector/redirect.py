@@ -238,6 +238,10 @@ class Redirector:
         """The visit as a click made now, in the records bucket its link fills."""
         link_id = visit.link_id
         bucket = self.buckets.current(link_id, now_ms // DAY_MS)
+        new_device = visit.new_cookie is not None
+        # Only a new device's clicks are counted by agent (``fraud``): a
+        # returning one's click neither hashes its agent nor spools it.
+        agent = agent_hash((environ.get("HTTP_USER_AGENT") or "")[:1024]) if new_device else ""
         return ClickFacts(
             link_id,
             clicks.new_click_id(link_id, now_ms, bucket),
@@ -248,8 +252,8 @@ class Redirector:
             visit.bot,
             _referrer_host(environ),
             local_date(now_ms, self.timezone),
-            visit.new_cookie is not None,
-            agent_hash((environ.get("HTTP_USER_AGENT") or "")[:1024]),
+            new_device,
+            agent,
         )
 
     # -- answers ----------------------------------------------------------------------
